@@ -1,0 +1,1 @@
+//! The study's charts as JPEG files.
