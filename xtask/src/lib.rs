@@ -1,6 +1,7 @@
 //! `cargo xtask`: the project commands. Thin: parsing arguments and wiring library crates.
 
 pub mod images;
+pub mod study_check;
 
 use std::ffi::OsString;
 use std::process::ExitCode;
