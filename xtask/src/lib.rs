@@ -1,9 +1,11 @@
 //! `cargo xtask`: the project commands. Thin: parsing arguments and wiring library crates.
 
 pub mod images;
+pub mod project_cmds;
 pub mod study_check;
 
 use std::ffi::OsString;
+use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::Parser;
@@ -21,6 +23,37 @@ pub struct Cli {
 pub enum Command {
     /// Lists the images that run in-process.
     Images,
+    /// Validates project.yaml (and the YAML study definitions its actions name); prints every
+    /// error with its line and column. Exit 0 valid, 1 invalid.
+    Check {
+        /// The project folder, holding project.yaml.
+        #[arg(long, default_value = ".")]
+        project_dir: PathBuf,
+    },
+    /// Runs the named actions and what they need (stale dependencies only, unless -f).
+    Run {
+        /// Action names (`run_all` runs every action).
+        #[arg(required = true)]
+        actions: Vec<String>,
+        #[command(flatten)]
+        flags: project_cmds::RunFlags,
+    },
+    /// Runs every action of project.yaml, skipping those whose results are up to date.
+    RunAll {
+        #[command(flatten)]
+        flags: project_cmds::RunFlags,
+    },
+    /// Runs one command as an action would, e.g. `exec cohortextractor:latest generate_cohort …`.
+    Exec {
+        /// The project folder (working directory of the command).
+        #[arg(long, default_value = ".")]
+        project_dir: PathBuf,
+        /// IMAGE:TAG, e.g. python:v2.
+        image: String,
+        /// The command's arguments.
+        #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
+        args: Vec<String>,
+    },
 }
 
 /// Runs the driver with `args` (the first is the program name) and returns its exit status.
@@ -43,5 +76,13 @@ where
             }
             ExitCode::SUCCESS
         }
+        Command::Check { project_dir } => project_cmds::check(&project_dir),
+        Command::Run { actions, flags } => project_cmds::run(actions, false, flags),
+        Command::RunAll { flags } => project_cmds::run(Vec::new(), true, flags),
+        Command::Exec {
+            project_dir,
+            image,
+            args,
+        } => project_cmds::exec(&image, &args, &project_dir),
     }
 }

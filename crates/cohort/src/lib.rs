@@ -3,4 +3,16 @@
 //! sources those tables come from, and dummy data.
 
 pub mod format;
+pub mod interpret;
+pub mod ir;
 pub mod tables;
+pub mod codelist;
+pub mod dates;
+pub mod engine;
+pub mod expr;
+pub mod study;
+pub mod output;
+pub mod source;
+pub mod synth;
+pub mod expectations;
+pub mod cli;

@@ -66,3 +66,181 @@ pub struct EhrTables {
     pub practice_registrations: Vec<Registration>,
     pub clinical_events: Vec<ClinicalEvent>,
 }
+
+// ---------------------------------------------------------------------------------------------
+// Columnar form (polars), shared by the data-source loaders and the fast engine.
+
+use polars::prelude::{Column, DataFrame, DataType, NamedFrom, PolarsResult, Schema, Series};
+
+/// The column names and polars dtypes of one contract table, in contract order.
+/// ids are `Int64`, dates polars `Date`, strings `String`, `numeric_value` `Float64`.
+pub fn table_columns(table: &str) -> Option<&'static [(&'static str, DataType)]> {
+    use names::*;
+    static PATIENTS_COLS: [(&str, DataType); 4] = [
+        (PATIENT_ID, DataType::Int64),
+        (DATE_OF_BIRTH, DataType::Date),
+        (SEX, DataType::String),
+        (DATE_OF_DEATH, DataType::Date),
+    ];
+    static REGISTRATIONS_COLS: [(&str, DataType); 6] = [
+        (PATIENT_ID, DataType::Int64),
+        (START_DATE, DataType::Date),
+        (END_DATE, DataType::Date),
+        (PRACTICE_PSEUDO_ID, DataType::Int64),
+        (PRACTICE_NUTS1_REGION_NAME, DataType::String),
+        (PRACTICE_STP, DataType::String),
+    ];
+    static EVENTS_COLS: [(&str, DataType); 5] = [
+        (PATIENT_ID, DataType::Int64),
+        (DATE, DataType::Date),
+        (CTV3_CODE, DataType::String),
+        (SNOMEDCT_CODE, DataType::String),
+        (NUMERIC_VALUE, DataType::Float64),
+    ];
+    match table {
+        PATIENTS => Some(&PATIENTS_COLS),
+        PRACTICE_REGISTRATIONS => Some(&REGISTRATIONS_COLS),
+        CLINICAL_EVENTS => Some(&EVENTS_COLS),
+        _ => None,
+    }
+}
+
+/// The polars schema of one contract table (see [`table_columns`]).
+pub fn table_schema(table: &str) -> Option<Schema> {
+    table_columns(table).map(|cols| {
+        cols.iter()
+            .map(|(name, dtype)| ((*name).into(), dtype.clone()))
+            .collect()
+    })
+}
+
+/// The three tables as polars frames: exactly the contract columns, in contract order, with the
+/// dtypes of [`table_columns`] (nullable columns may hold nulls; no other column is present).
+///
+/// Data-source loaders produce this; [`crate::engine`] consumes it.
+#[derive(Debug, Clone)]
+pub struct TableFrames {
+    pub patients: DataFrame,
+    pub practice_registrations: DataFrame,
+    pub clinical_events: DataFrame,
+}
+
+impl TableFrames {
+    /// Three empty tables with the contract schema.
+    pub fn empty() -> Self {
+        let empty = |t: &str| DataFrame::empty_with_schema(&table_schema(t).unwrap_or_default());
+        TableFrames {
+            patients: empty(names::PATIENTS),
+            practice_registrations: empty(names::PRACTICE_REGISTRATIONS),
+            clinical_events: empty(names::CLINICAL_EVENTS),
+        }
+    }
+}
+
+/// Days since 1970-01-01: polars' physical representation of `Date`.
+pub fn date_to_days(d: NaiveDate) -> i32 {
+    const EPOCH: NaiveDate = match NaiveDate::from_ymd_opt(1970, 1, 1) {
+        Some(d) => d,
+        None => unreachable!(),
+    };
+    (d - EPOCH).num_days() as i32
+}
+
+/// The inverse of [`date_to_days`].
+pub fn days_to_date(days: i32) -> Option<NaiveDate> {
+    NaiveDate::from_ymd_opt(1970, 1, 1)?.checked_add_signed(chrono::Duration::days(days.into()))
+}
+
+fn date_column(name: &str, values: Vec<Option<i32>>) -> PolarsResult<Column> {
+    Series::new(name.into(), values)
+        .cast(&DataType::Date)
+        .map(Column::from)
+}
+
+impl EhrTables {
+    /// The same tables as polars frames (row order kept).
+    pub fn to_frames(&self) -> PolarsResult<TableFrames> {
+        use names::*;
+        let p = &self.patients;
+        let patients = DataFrame::new_infer_height(vec![
+            Column::new(
+                PATIENT_ID.into(),
+                p.iter().map(|r| r.patient_id).collect::<Vec<_>>(),
+            ),
+            date_column(
+                DATE_OF_BIRTH,
+                p.iter()
+                    .map(|r| Some(date_to_days(r.date_of_birth)))
+                    .collect(),
+            )?,
+            Column::new(
+                SEX.into(),
+                p.iter().map(|r| r.sex.as_str()).collect::<Vec<_>>(),
+            ),
+            date_column(
+                DATE_OF_DEATH,
+                p.iter()
+                    .map(|r| r.date_of_death.map(date_to_days))
+                    .collect(),
+            )?,
+        ])?;
+        let r = &self.practice_registrations;
+        let practice_registrations = DataFrame::new_infer_height(vec![
+            Column::new(
+                PATIENT_ID.into(),
+                r.iter().map(|r| r.patient_id).collect::<Vec<_>>(),
+            ),
+            date_column(
+                START_DATE,
+                r.iter().map(|r| Some(date_to_days(r.start_date))).collect(),
+            )?,
+            date_column(
+                END_DATE,
+                r.iter().map(|r| r.end_date.map(date_to_days)).collect(),
+            )?,
+            Column::new(
+                PRACTICE_PSEUDO_ID.into(),
+                r.iter().map(|r| r.practice_pseudo_id).collect::<Vec<_>>(),
+            ),
+            Column::new(
+                PRACTICE_NUTS1_REGION_NAME.into(),
+                r.iter()
+                    .map(|r| r.practice_nuts1_region_name.as_deref())
+                    .collect::<Vec<_>>(),
+            ),
+            Column::new(
+                PRACTICE_STP.into(),
+                r.iter()
+                    .map(|r| r.practice_stp.as_deref())
+                    .collect::<Vec<_>>(),
+            ),
+        ])?;
+        let e = &self.clinical_events;
+        let clinical_events = DataFrame::new_infer_height(vec![
+            Column::new(
+                PATIENT_ID.into(),
+                e.iter().map(|r| r.patient_id).collect::<Vec<_>>(),
+            ),
+            date_column(DATE, e.iter().map(|r| Some(date_to_days(r.date))).collect())?,
+            Column::new(
+                CTV3_CODE.into(),
+                e.iter().map(|r| r.ctv3_code.as_deref()).collect::<Vec<_>>(),
+            ),
+            Column::new(
+                SNOMEDCT_CODE.into(),
+                e.iter()
+                    .map(|r| r.snomedct_code.as_deref())
+                    .collect::<Vec<_>>(),
+            ),
+            Column::new(
+                NUMERIC_VALUE.into(),
+                e.iter().map(|r| r.numeric_value).collect::<Vec<_>>(),
+            ),
+        ])?;
+        Ok(TableFrames {
+            patients,
+            practice_registrations,
+            clinical_events,
+        })
+    }
+}

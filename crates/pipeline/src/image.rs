@@ -5,7 +5,7 @@
 
 use std::collections::BTreeMap;
 use std::io::Write;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 /// The error an in-process image returns; its `Display` is shown to the user.
@@ -23,6 +23,10 @@ pub struct Invocation<'a> {
     pub project_dir: &'a Path,
     /// Where the image writes its log (the action's log file and live view).
     pub log: &'a mut (dyn Write + Send),
+    /// Files the image read that its arguments do not name (e.g. a study definition found by
+    /// name, codelists); the runner hashes them to decide later whether the action is stale.
+    /// Paths may be absolute or relative to `project_dir`.
+    pub reads: &'a mut Vec<PathBuf>,
 }
 
 /// Something that runs an invocation in-process.
@@ -81,6 +85,7 @@ mod tests {
             Ok(())
         });
         let mut log = Vec::new();
+        let mut reads = Vec::new();
         let args = vec!["a".to_string(), "b".to_string()];
         let image = registry.get("echo").expect("registered");
         image
@@ -90,6 +95,7 @@ mod tests {
                 args: &args,
                 project_dir: Path::new("."),
                 log: &mut log,
+                reads: &mut reads,
             })
             .unwrap();
         assert_eq!(String::from_utf8(log).unwrap(), "echo:v1 a b\n");

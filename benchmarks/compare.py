@@ -1,0 +1,468 @@
+#!/usr/bin/env python3
+"""Runs the issue-4 benchmarks on this machine, in one go, and prints a markdown report.
+
+  (a) dummy run, 10,000 patients, 25 months: cohortextractor 1.93.3 generate_cohort +
+      generate_measures on benchmarks/original_study  vs  `cargo xtask run-all` on a copy of
+      the repo's study (target: ours >= 20x faster)
+  (b) `cargo xtask generate-ehr --patients 1000000 --seed 1 --format parquet` (target: < 30 s)
+  (c) database mode over those tables: DuckDB (duckdb_cohorts.py, 2 threads)  vs  our
+      `generate_cohort --database-url file://TABLES` (targets: no slower than DuckDB, peak RSS
+      < 4 GB), and a check that both give the same rows per date
+
+Each timed command is one process: wall time (median of --runs, after --warmup untimed runs)
+and its peak resident set size (getrusage of the waited-for child, as `/usr/bin/time -v`
+reports it). Our side runs the release binary `$CARGO_TARGET_DIR/release/xtask` that `cargo
+xtask` builds (built once first, untimed), unless --via-cargo. Everything is written under
+benchmarks/work/. Exit status: 0 when every requested part ran and its outputs checked out
+(targets missed are reported, not fatal unless --strict), 1 otherwise.
+
+Run benchmarks/setup.sh first, then: benchmarks/.venv/bin/python benchmarks/compare.py
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import hashlib
+import os
+import platform
+import shutil
+import statistics
+import subprocess
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import duckdb
+
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE))
+import duckdb_cohorts  # noqa: E402
+
+INDEX_DATE_RANGE = "2019-01-01 to 2021-01-01 by month"
+GIB = 1024**3
+
+
+class PartFailed(Exception):
+    """A benchmark part could not run or produced wrong output; the message says why."""
+
+
+@dataclass
+class Measurement:
+    """The timed runs of one command."""
+
+    label: str
+    command: list[str]
+    seconds: list[float] = field(default_factory=list)
+    peak_rss: list[int] = field(default_factory=list)  # bytes
+
+    @property
+    def median(self) -> float:
+        return statistics.median(self.seconds)
+
+    @property
+    def peak(self) -> int:
+        return max(self.peak_rss)
+
+
+def shell_words(command: list[str]) -> str:
+    import shlex
+
+    return " ".join(shlex.quote(str(c)) for c in command)
+
+
+def run_timed(command: list[str], cwd: Path, log: Path) -> tuple[float, int]:
+    """Runs `command`, output to `log`; returns (wall seconds, peak RSS bytes). Raises on failure."""
+    log.parent.mkdir(parents=True, exist_ok=True)
+    with open(log, "wb") as out:
+        started = time.perf_counter()
+        try:
+            proc = subprocess.Popen([str(c) for c in command], cwd=cwd, stdout=out, stderr=subprocess.STDOUT)
+        except OSError as err:
+            raise PartFailed(f"cannot start `{shell_words(command)}`: {err}") from None
+        _, status, usage = os.wait4(proc.pid, 0)
+        elapsed = time.perf_counter() - started
+        proc.returncode = os.waitstatus_to_exitcode(status)
+    if proc.returncode != 0:
+        tail = log.read_text(errors="replace").strip().splitlines()[-15:]
+        raise PartFailed(
+            f"`{shell_words(command)}` (in {cwd}) exited {proc.returncode}; log {log}:\n    "
+            + "\n    ".join(tail)
+        )
+    return elapsed, usage.ru_maxrss * 1024  # Linux reports KiB
+
+
+def measure(m: Measurement, runs: int, warmup: int, cwd: Path, logs: Path, before=None, check=None) -> Measurement:
+    """`before()` resets state before every run (timed or not); `check()` validates each run's output."""
+    for i in range(warmup + runs):
+        if before:
+            before()
+        log = logs / f"{m.label}-{'warmup' if i < warmup else 'run'}{i}.log"
+        elapsed, rss = run_timed(m.command, cwd, log)
+        if check:
+            check()
+        if i >= warmup:
+            m.seconds.append(elapsed)
+            m.peak_rss.append(rss)
+        print(f"  {m.label}: {elapsed:.3f} s, peak RSS {rss / 2**20:.0f} MiB{' (warm-up)' if i < warmup else ''}", file=sys.stderr)
+    return m
+
+
+def measure_group(steps: list[Measurement], runs, warmup, cwd, logs, before=None, check=None) -> Measurement:
+    """Like `measure` for several commands run back to back; times add up, peak is the max."""
+    total = Measurement("+".join(s.label for s in steps), [])
+    for i in range(warmup + runs):
+        if before:
+            before()
+        elapsed_sum, rss_max = 0.0, 0
+        for step in steps:
+            elapsed, rss = run_timed(step.command, cwd, logs / f"{step.label}-run{i}.log")
+            elapsed_sum += elapsed
+            rss_max = max(rss_max, rss)
+            if i >= warmup:
+                step.seconds.append(elapsed)
+                step.peak_rss.append(rss)
+        if check:
+            check()
+        if i >= warmup:
+            total.seconds.append(elapsed_sum)
+            total.peak_rss.append(rss_max)
+        print(f"  {total.label}: {elapsed_sum:.3f} s, peak RSS {rss_max / 2**20:.0f} MiB{' (warm-up)' if i < warmup else ''}", file=sys.stderr)
+    return total
+
+
+def reset_dir(path: Path) -> None:
+    shutil.rmtree(path, ignore_errors=True)
+
+
+def capture(command: list[str], cwd: Path | None = None) -> str:
+    try:
+        return subprocess.run(command, cwd=cwd, capture_output=True, text=True, check=True).stdout.strip()
+    except (OSError, subprocess.CalledProcessError):
+        return "unknown"
+
+
+class Harness:
+    def __init__(self, args):
+        self.args = args
+        self.work = args.work_dir.resolve()
+        self.logs = self.work / "logs"
+        self.root = Path(capture(["git", "rev-parse", "--show-toplevel"], cwd=HERE))
+        if not (self.root / "Cargo.toml").is_file():
+            raise SystemExit(f"compare: cannot find the repository root from {HERE}")
+        self.target = Path(os.environ.get("CARGO_TARGET_DIR", self.root / "target"))
+        if not self.target.is_absolute():
+            self.target = self.root / self.target
+        self.venv_bin = Path(sys.executable).parent
+        self.rows: list[str] = []  # markdown table rows
+        self.notes: list[str] = []
+        self.failures: list[str] = []
+        self.targets: list[tuple[str, bool]] = []
+        self.xtask_ready: bool | None = None
+
+    # ---- our side -------------------------------------------------------------------------
+    def xtask(self, *args) -> list[str]:
+        if self.args.xtask:
+            return [str(self.args.xtask.resolve()), *args]
+        if self.args.via_cargo:
+            return ["cargo", "xtask", *args]
+        return [str(self.target / "release" / "xtask"), *args]
+
+    def ensure_xtask(self) -> None:
+        """Builds the release driver once (untimed), like the first `cargo xtask` would."""
+        if self.xtask_ready is None and self.args.xtask:
+            self.xtask_ready = self.args.xtask.is_file() and os.access(self.args.xtask, os.X_OK)
+            self.xtask_error = f"--xtask {self.args.xtask} is not an executable file"
+        if self.xtask_ready is None:
+            print("compare: building the release driver (`cargo xtask --help`, untimed)", file=sys.stderr)
+            proc = subprocess.run(["cargo", "xtask", "--help"], cwd=self.root, capture_output=True, text=True)
+            self.xtask_ready = proc.returncode == 0
+            if not self.xtask_ready:
+                self.xtask_error = f"`cargo xtask --help` failed (exit {proc.returncode}):\n    " + "\n    ".join(
+                    proc.stderr.strip().splitlines()[-15:]
+                )
+        if not self.xtask_ready:
+            raise PartFailed(self.xtask_error)
+
+    def require_subcommand(self, *words: str) -> None:
+        """Fails clearly when the driver does not have the subcommand yet."""
+        self.ensure_xtask()
+        proc = subprocess.run(self.xtask(*words, "--help"), cwd=self.root, capture_output=True, text=True)
+        if proc.returncode != 0:
+            raise PartFailed(
+                f"the Rust side is not available yet: `cargo xtask {' '.join(words)} --help` exited "
+                f"{proc.returncode}:\n    " + "\n    ".join((proc.stderr or proc.stdout).strip().splitlines()[-6:])
+            )
+
+    def our_study(self) -> Path:
+        """A fresh copy of the repo's study (project.yaml, analysis/, codelists/)."""
+        source = self.args.study_dir.resolve() if self.args.study_dir else self.root
+        missing = [p for p in ("project.yaml", "analysis/study_definition.yaml", "codelists") if not (source / p).exists()]
+        if missing:
+            raise PartFailed(f"the study at {source} is incomplete: missing {', '.join(missing)}")
+        dest = self.work / "our_study"
+        reset_dir(dest)
+        dest.mkdir(parents=True)
+        shutil.copy2(source / "project.yaml", dest / "project.yaml")
+        for folder in ("analysis", "codelists"):
+            shutil.copytree(source / folder, dest / folder)
+        return dest
+
+    # ---- report ---------------------------------------------------------------------------
+    def add_row(self, part: str, m: Measurement, ratio: str = "") -> None:
+        spread = f"{min(m.seconds):.3f}–{max(m.seconds):.3f}"
+        command = shell_words(m.command) if m.command else "the commands above, back to back"
+        command = command.replace(str(self.work) + "/", "work/").replace(str(self.root) + "/", "")
+        self.rows.append(
+            f"| {part} | {m.label} | `{command}` | {len(m.seconds)} | {m.median:.3f} | {spread} | "
+            f"{m.peak / 2**20:.0f} | {ratio} |"
+        )
+
+    def target_check(self, text: str, met: bool) -> None:
+        self.targets.append((text, met))
+
+    # ---- (a) ------------------------------------------------------------------------------
+    def part_a(self) -> None:
+        a = self.work / "a"
+        ce_study = a / "cohortextractor_study"
+        reset_dir(ce_study)
+        shutil.copytree(HERE / "original_study", ce_study, ignore=shutil.ignore_patterns("output", "__pycache__"))
+        ce = self.venv_bin / "cohortextractor"
+        measures_dir = ce_study / "output" / "measures"
+
+        def check_ce():
+            inputs = sorted(measures_dir.glob("input_*.csv"))
+            combined = [measures_dir / f"measure_pulse_ox_{m}.csv" for m in ("by_sex", "by_region", "by_age_band", "total")]
+            if len(inputs) != 25 or not all(p.is_file() for p in combined):
+                raise PartFailed(f"cohortextractor wrote {len(inputs)} input files (want 25) in {measures_dir}")
+
+        steps = [
+            Measurement(
+                "cohortextractor generate_cohort",
+                [ce, "generate_cohort", "--study-definition", "study_definition", "--index-date-range",
+                 INDEX_DATE_RANGE, "--output-dir=output/measures", "--expectations-population=10000"],
+            ),
+            Measurement(
+                "cohortextractor generate_measures",
+                [ce, "generate_measures", "--study-definition", "study_definition", "--output-dir=output/measures"],
+            ),
+        ]
+        print("compare: (a) cohortextractor 1.93.3", file=sys.stderr)
+        ce_total = measure_group(steps, self.args.runs, self.args.warmup, ce_study, self.logs,
+                                 before=lambda: reset_dir(ce_study / "output"), check=check_ce)
+        ce_total.label = "cohortextractor 1.93.3 (both actions)"
+        for step in steps:
+            self.add_row("a", step)
+
+        print("compare: (a) cargo xtask run-all", file=sys.stderr)
+        try:
+            self.require_subcommand("run-all")
+            study = self.our_study()
+        except PartFailed:
+            self.add_row("a", ce_total)
+            raise
+
+        def reset_ours():
+            for name in ("output", "metadata", ".pipeline"):
+                reset_dir(study / name)
+
+        def check_ours():
+            inputs = sorted((study / "output" / "measures").glob("input_*.csv"))
+            measures_out = sorted((study / "output" / "measures").glob("measure_*.csv"))
+            if len(inputs) != 25 or not measures_out:
+                raise PartFailed(f"run-all wrote {len(inputs)} input files and {len(measures_out)} measure files in {study}/output/measures")
+
+        ours = measure(Measurement("ours: run-all", self.xtask("run-all", "--project-dir", study)),
+                       self.args.runs, self.args.warmup, self.root, self.logs, before=reset_ours, check=check_ours)
+        ratio = ce_total.median / ours.median
+        self.add_row("a", ce_total)
+        self.add_row("a", ours, f"**{ratio:.1f}× faster**")
+        self.target_check(f"(a) run-all ≥ 20× faster than cohortextractor: {ratio:.1f}×", ratio >= 20)
+
+    # ---- (b) ------------------------------------------------------------------------------
+    def generated_dir(self) -> Path:
+        return self.work / f"ehr_{self.args.patients}"
+
+    def tables_dir(self) -> Path:
+        return self.args.tables.resolve() if self.args.tables else self.generated_dir()
+
+    def part_b(self) -> None:
+        print(f"compare: (b) generate-ehr --patients {self.args.patients}", file=sys.stderr)
+        self.require_subcommand("generate-ehr")
+        out = self.generated_dir()
+        digests: list[dict[str, str]] = []
+
+        def check():
+            files = {t: out / f"{t}.parquet" for t in duckdb_cohorts.TABLE_COLUMNS}
+            missing = [str(p) for p in files.values() if not p.is_file()]
+            if missing:
+                raise PartFailed(f"generate-ehr did not write {', '.join(missing)}")
+            digests.append({t: hashlib.sha256(p.read_bytes()).hexdigest() for t, p in files.items()})
+
+        m = measure(
+            Measurement("ours: generate-ehr",
+                        self.xtask("generate-ehr", "--patients", str(self.args.patients), "--seed", str(self.args.seed),
+                                   "--format", "parquet", "--output-dir", out)),
+            self.args.runs, self.args.warmup, self.root, self.logs, before=lambda: reset_dir(out), check=check,
+        )
+        self.add_row("b", m)
+        con = duckdb.connect()
+        counts = {t: con.execute(f"SELECT count(*) FROM read_parquet('{out / (t + '.parquet')}')").fetchone()[0]
+                  for t in duckdb_cohorts.TABLE_COLUMNS}
+        con.close()
+        identical = all(d == digests[0] for d in digests)
+        self.notes.append(
+            f"(b) tables: {counts['patients']:,} patients, {counts['practice_registrations']:,} registrations, "
+            f"{counts['clinical_events']:,} clinical events ({counts['clinical_events'] / max(counts['patients'], 1):.1f} "
+            f"per patient); byte-identical across the {len(digests)} runs: {'yes' if identical else 'NO'}"
+        )
+        if counts["patients"] != self.args.patients:
+            raise PartFailed(f"generate-ehr wrote {counts['patients']} patients, asked for {self.args.patients}")
+        if not identical:
+            self.failures.append("(b) generate-ehr with the same seed wrote different bytes across runs")
+        self.target_check(f"(b) generate-ehr {self.args.patients:,} patients < 30 s: {m.median:.1f} s", m.median < 30)
+
+    # ---- (c) ------------------------------------------------------------------------------
+    def part_c(self) -> None:
+        tables = self.tables_dir()
+        if not all((tables / f"{t}.parquet").is_file() for t in duckdb_cohorts.TABLE_COLUMNS):
+            raise PartFailed(f"no Parquet tables in {tables} (run part b, or pass --tables DIR)")
+        c = self.work / "c"
+        duck_out, our_out = c / "duckdb", c / "ours"
+        print(f"compare: (c) DuckDB over {tables}", file=sys.stderr)
+        duck = measure(
+            Measurement("DuckDB (duckdb_cohorts.py, 2 threads)",
+                        [sys.executable, HERE / "duckdb_cohorts.py", tables, duck_out, "--threads", "2",
+                         "--index-date-range", INDEX_DATE_RANGE]),
+            self.args.runs, self.args.warmup, HERE, self.logs, before=lambda: reset_dir(duck_out),
+        )
+        print("compare: (c) our generate_cohort --database-url", file=sys.stderr)
+        try:
+            self.require_subcommand("exec")
+            study = self.our_study()
+        except PartFailed:
+            self.add_row("c", duck)
+            raise
+        ours = measure(
+            Measurement("ours: generate_cohort --database-url",
+                        self.xtask("exec", "cohortextractor:latest", "generate_cohort", "--study-definition",
+                                   "study_definition", "--index-date-range", INDEX_DATE_RANGE, "--output-dir", our_out,
+                                   "--database-url", f"file://{tables}")),
+            self.args.runs, self.args.warmup, study, self.logs, before=lambda: reset_dir(our_out),
+        )
+        ratio = duck.median / ours.median
+        self.add_row("c", duck)
+        self.add_row("c", ours, f"**{ratio:.2f}× DuckDB's speed**")
+        self.target_check(f"(c) ours no slower than DuckDB: {ratio:.2f}× DuckDB's speed", ratio >= 1)
+        self.target_check(f"(c) ours peak RSS < 4 GB: {ours.peak / 1e9:.2f} GB", ours.peak < 4e9)
+        self.compare_outputs(duck_out, our_out)
+
+    def compare_outputs(self, duck_out: Path, our_out: Path) -> None:
+        """Per date: row counts, had_pulse_ox sums and whole rows must agree."""
+        dates = duckdb_cohorts.parse_index_date_range(INDEX_DATE_RANGE)
+        con = duckdb.connect()
+        con.execute("SET threads = 2")
+        lines, bad = ["| date | rows (DuckDB) | rows (ours) | had_pulse_ox (DuckDB) | had_pulse_ox (ours) | rows differing |",
+                      "|---|---|---|---|---|---|"], []
+        for date in dates:
+            name = f"input_{date.isoformat()}.csv"
+            files = [duck_out / name, our_out / name]
+            for f in files:
+                if not f.is_file():
+                    raise PartFailed(f"(c) missing output {f}")
+            srcs = [f"read_csv('{f}', header=true, all_varchar=true)" for f in files]
+            headers = [f.open().readline().strip() for f in files]
+            stats = [con.execute(f"SELECT count(*), COALESCE(sum(CAST(had_pulse_ox AS BIGINT)), 0) FROM {s}").fetchone() for s in srcs]
+            differing = con.execute(
+                f"SELECT (SELECT count(*) FROM (SELECT * FROM {srcs[0]} EXCEPT ALL SELECT * FROM {srcs[1]}))"
+                f" + (SELECT count(*) FROM (SELECT * FROM {srcs[1]} EXCEPT ALL SELECT * FROM {srcs[0]}))"
+            ).fetchone()[0] if headers[0] == headers[1] else "header differs"
+            lines.append(f"| {date} | {stats[0][0]} | {stats[1][0]} | {stats[0][1]} | {stats[1][1]} | {differing} |")
+            if stats[0] != stats[1] or differing != 0:
+                bad.append(f"{date}: DuckDB {stats[0]} vs ours {stats[1]}, differing rows {differing}"
+                           + (f" (headers {headers[0]!r} vs {headers[1]!r})" if headers[0] != headers[1] else ""))
+        con.close()
+        self.per_date = lines
+        if bad:
+            self.failures.append("(c) outputs differ:\n  " + "\n  ".join(bad))
+        else:
+            self.notes.append(f"(c) all {len(dates)} dates: same row counts, same had_pulse_ox sums, identical rows")
+
+    # ---- driver ---------------------------------------------------------------------------
+    def machine(self) -> list[str]:
+        cpu = "unknown"
+        try:
+            cpu = next(line.split(":", 1)[1].strip() for line in open("/proc/cpuinfo") if line.startswith("model name"))
+        except (OSError, StopIteration):
+            pass
+        mem = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+        import importlib.metadata as md
+
+        commit = capture(["git", "rev-parse", "--short", "HEAD"], cwd=self.root)
+        dirty = " (uncommitted changes)" if capture(["git", "status", "--porcelain"], cwd=self.root) else ""
+        return [
+            f"- date: {dt.datetime.now(dt.timezone.utc).strftime('%Y-%m-%d %H:%M UTC')}; commit {commit}{dirty}",
+            f"- machine: {cpu}, {os.cpu_count()} cores, {mem / GIB:.1f} GiB RAM; {platform.system()} {platform.release()}",
+            f"- Python {platform.python_version()}; opensafely-cohort-extractor {md.version('opensafely-cohort-extractor')}, "
+            f"pandas {md.version('pandas')}, numpy {md.version('numpy')}, scipy {md.version('scipy')}; duckdb {duckdb.__version__}",
+            f"- {capture(['rustc', '--version'])}; our side: `{shell_words(self.xtask())}`",
+            f"- runs: median of {self.args.runs} after {self.args.warmup} untimed warm-up run(s); peak RSS = max over the runs "
+            "(getrusage of the child process, as `/usr/bin/time -v`)",
+        ]
+
+    def run(self) -> int:
+        self.work.mkdir(parents=True, exist_ok=True)
+        self.per_date: list[str] = []
+        parts = {"a": self.part_a, "b": self.part_b, "c": self.part_c}
+        for name in self.args.parts:
+            try:
+                parts[name]()
+            except PartFailed as err:
+                self.failures.append(f"({name}) FAILED: {err}")
+                print(f"compare: ({name}) FAILED: {err}", file=sys.stderr)
+        report = ["## Benchmark results", "", *self.machine(), "",
+                  "| part | what | command | runs | median s | min–max s | peak RSS MiB | ratio |",
+                  "|---|---|---|---|---|---|---|---|", *self.rows, ""]
+        if self.targets:
+            report += ["Targets:", *[f"- {'met' if ok else '**NOT met**'}: {text}" for text, ok in self.targets], ""]
+        if self.notes:
+            report += ["Checks:", *[f"- {n}" for n in self.notes], ""]
+        if self.per_date:
+            report += ["<details><summary>(c) per-date comparison</summary>", "", *self.per_date, "", "</details>", ""]
+        if self.failures:
+            report += ["Failures:", *[f"- {f}" for f in self.failures], ""]
+        text = "\n".join(report)
+        print(text)
+        out = self.work / f"results-{dt.datetime.now().strftime('%Y%m%dT%H%M%S')}.md"
+        out.write_text(text + "\n")
+        print(f"compare: report written to {out}", file=sys.stderr)
+        if self.failures:
+            return 1
+        if self.args.strict and not all(ok for _, ok in self.targets):
+            return 1
+        return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--runs", type=int, default=3, help="timed runs per command (median reported)")
+    parser.add_argument("--warmup", type=int, default=1, help="untimed runs first, per command")
+    parser.add_argument("--parts", default="abc", help="which parts to run, e.g. 'a' or 'bc' (default abc)")
+    parser.add_argument("--patients", type=int, default=1_000_000, help="patients for (b)")
+    parser.add_argument("--seed", type=int, default=1, help="seed for (b)")
+    parser.add_argument("--tables", type=Path, help="(c) over this Parquet folder instead of (b)'s output")
+    parser.add_argument("--study-dir", type=Path, help="our study to copy (default: the repo root)")
+    parser.add_argument("--work-dir", type=Path, default=HERE / "work")
+    parser.add_argument("--xtask", type=Path, help="time this driver executable (skips the untimed build)")
+    parser.add_argument("--via-cargo", action="store_true", help="time `cargo xtask ...` instead of the built binary")
+    parser.add_argument("--strict", action="store_true", help="exit 1 when a target is not met")
+    args = parser.parse_args(argv)
+    args.parts = [p for p in args.parts if p in "abc"]
+    if args.runs < 1 or args.warmup < 0 or not args.parts:
+        parser.error("need --runs >= 1, --warmup >= 0 and at least one of a, b, c in --parts")
+    return Harness(args).run()
+
+
+if __name__ == "__main__":
+    sys.exit(main())

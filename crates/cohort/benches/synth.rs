@@ -1,0 +1,56 @@
+//! Benchmark of the synthetic EHR generator: writes N patients (default 1,000,000) with the
+//! study's codelist to a temporary folder and reports rows, bytes and wall time.
+//!
+//! `cargo bench -p cohort --bench synth [-- PATIENTS [FORMAT [SEED]]]`; run it under
+//! `/usr/bin/time -v` for peak memory.
+
+use std::time::Instant;
+
+use cohort::codelist::CodeSystem;
+use cohort::output::OutputFormat;
+use cohort::synth::{write_ehr, CodeSet, SynthConfig};
+
+fn main() {
+    let args: Vec<String> = std::env::args()
+        .skip(1)
+        .filter(|a| !a.starts_with("--"))
+        .collect();
+    let patients: usize = args
+        .first()
+        .and_then(|a| a.parse().ok())
+        .unwrap_or(1_000_000);
+    let format: OutputFormat = args
+        .get(1)
+        .and_then(|a| a.parse().ok())
+        .unwrap_or(OutputFormat::Parquet);
+    let seed: u64 = args.get(2).and_then(|a| a.parse().ok()).unwrap_or(1);
+    let codes = vec![CodeSet {
+        system: CodeSystem::Ctv3,
+        codes: [
+            "Y2a48", "Y2a47", "YA796", "Y2a49", "Y2a4a", "Y2a4b", "Y2a4c", "Y2a4d",
+        ]
+        .map(String::from)
+        .to_vec(),
+    }];
+    let config = SynthConfig::new(patients, seed, codes);
+    let dir = tempfile::tempdir().expect("temporary folder");
+    let started = Instant::now();
+    let summary = write_ehr(&config, dir.path(), format, &mut |_, _| {}).expect("generate");
+    let elapsed = started.elapsed();
+    let bytes: u64 = std::fs::read_dir(dir.path())
+        .expect("read output folder")
+        .filter_map(|e| e.ok()?.metadata().ok())
+        .map(|m| m.len())
+        .sum();
+    println!(
+        "synth: {} patients, {} registrations, {} clinical events ({:.1} per patient), {format}, \
+         {:.1} MB in {:.2} s ({} threads)",
+        summary.patients,
+        summary.practice_registrations,
+        summary.clinical_events,
+        summary.clinical_events as f64 / summary.patients.max(1) as f64,
+        bytes as f64 / 1e6,
+        elapsed.as_secs_f64(),
+        rayon::current_num_threads(),
+    );
+}

@@ -1,0 +1,459 @@
+//! `generate_cohort`: cohortextractor's command, over a data source or dummy data
+//! (`spec/data-sources.md`), writing one file per index date (`spec/study-definition.md`,
+//! "Output of generate_cohort").
+
+mod args;
+mod dummy_file;
+mod progress;
+
+use std::collections::BTreeMap;
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+use chrono::NaiveDate;
+
+pub use args::{Args, DummyData};
+
+use crate::engine;
+use crate::expectations::{self, ExpectationsError};
+use crate::interpret::ExtractError;
+use crate::ir::CompileError;
+use crate::output::{
+    output_file_name, parse_index_date_range, write_frame, OutputError, OutputFormat, PendingFile,
+};
+use crate::source::{DataSource, SourceError, DATABASE_URL_ENV};
+use crate::study::{StudyDefinition, StudyError};
+use crate::synth::{self, CodeSet, SynthConfig};
+use crate::tables::TableFrames;
+pub use progress::Progress;
+
+/// The seed of synthetic and expectations dummy data when `--seed` is not given.
+pub const DEFAULT_SEED: u64 = expectations::DEFAULT_SEED;
+
+/// Why `generate_cohort` failed; its `Display` is the message for the user.
+#[derive(Debug, thiserror::Error)]
+pub enum CohortError {
+    #[error("generate_cohort: {0}")]
+    Usage(String),
+    #[error("{0}")]
+    Study(#[from] StudyError),
+    #[error("{0}")]
+    Compile(#[from] CompileError),
+    #[error("{0}")]
+    Source(#[from] SourceError),
+    #[error("{0}")]
+    Output(#[from] OutputError),
+    #[error("extraction failed: {0}")]
+    Extract(#[from] ExtractError),
+    #[error("{0}")]
+    Expectations(#[from] ExpectationsError),
+    #[error("{0}")]
+    DummyDataFile(String),
+    #[error("{context}: {source}")]
+    Io {
+        context: String,
+        source: std::io::Error,
+    },
+}
+
+fn usage(msg: impl Into<String>) -> CohortError {
+    CohortError::Usage(msg.into())
+}
+
+fn io(context: impl Into<String>) -> impl FnOnce(std::io::Error) -> CohortError {
+    let context = context.into();
+    move |source| CohortError::Io { context, source }
+}
+
+/// Runs `generate_cohort` with `args` (what follows `generate_cohort` on the run line) in
+/// `project_dir`, logging to `log`. The database URL comes from `--database-url`, else the
+/// `DATABASE_URL` environment variable.
+pub fn generate_cohort(
+    args: &[String],
+    project_dir: &Path,
+    log: &mut dyn Write,
+) -> Result<(), CohortError> {
+    let args = Args::parse(args).map_err(CohortError::Usage)?;
+    let env_url = std::env::var(DATABASE_URL_ENV)
+        .ok()
+        .filter(|v| !v.trim().is_empty());
+    run(&args, env_url, project_dir, log)
+}
+
+/// Where the tables or rows come from.
+enum Mode {
+    Database(DataSource),
+    DummyFile(PathBuf),
+    Synthetic(usize),
+    Expectations(usize),
+}
+
+/// One study definition to extract.
+struct Job {
+    study: StudyDefinition,
+    /// (index date, output path), in ascending date order.
+    targets: Vec<(NaiveDate, PathBuf)>,
+}
+
+/// [`generate_cohort`] with parsed arguments and the environment's database URL given.
+pub fn run(
+    args: &Args,
+    env_database_url: Option<String>,
+    project_dir: &Path,
+    log: &mut dyn Write,
+) -> Result<(), CohortError> {
+    let names = study_definitions(project_dir, args.study_definition.as_deref())?;
+    let (out_dir, out_name, format, keep_suffix) = output_target(args, names.len())?;
+    let out_dir = project_dir.join(out_dir);
+
+    let mode = if let Some(url) = args.database_url.clone().or(env_database_url) {
+        Mode::Database(DataSource::from_url(&url, project_dir)?)
+    } else if let Some(file) = &args.dummy_data_file {
+        Mode::DummyFile(project_dir.join(file))
+    } else if let Some(n) = args.expectations_population {
+        match args.dummy_data {
+            DummyData::Synthetic => Mode::Synthetic(n),
+            DummyData::Expectations => Mode::Expectations(n),
+        }
+    } else {
+        return Err(usage(
+            "no data source: give --database-url (or set DATABASE_URL), \
+             --expectations-population N or --dummy-data-file FILE",
+        ));
+    };
+    let seed = args.seed.unwrap_or(DEFAULT_SEED);
+
+    let range = match args.index_date_range.as_deref().map(str::trim) {
+        Some(r) if !r.is_empty() => Some(parse_index_date_range(r)?),
+        _ => None,
+    };
+    let mut jobs = Vec::new();
+    for (name, suffix) in &names {
+        let path = project_dir.join("analysis").join(format!("{name}.yaml"));
+        let study = StudyDefinition::load(&path)?;
+        let suffix = if keep_suffix {
+            suffix.clone()
+        } else {
+            String::new()
+        };
+        let targets = match &range {
+            Some(dates) => dates
+                .iter()
+                .map(|d| {
+                    let file = output_file_name(&out_name, &suffix, Some(*d), format);
+                    (*d, out_dir.join(file))
+                })
+                .collect(),
+            None => {
+                let d = study.index_date.ok_or_else(|| {
+                    usage(format!(
+                        "{} has no index_date and no --index-date-range was given",
+                        path.display()
+                    ))
+                })?;
+                vec![(
+                    d,
+                    out_dir.join(output_file_name(&out_name, &suffix, None, format)),
+                )]
+            }
+        };
+        jobs.push(Job { study, targets });
+    }
+    std::fs::create_dir_all(&out_dir)
+        .map_err(io(format!("cannot create {}", out_dir.display())))?;
+
+    if args.skip_existing {
+        for job in &mut jobs {
+            job.targets.retain(|(_, path)| {
+                let exists = path.exists();
+                if exists {
+                    let _ = writeln!(
+                        log,
+                        "Skipping {}: it already exists",
+                        relative(path, project_dir)
+                    );
+                }
+                !exists
+            });
+        }
+    }
+
+    let mut tables: Option<TableFrames> = None;
+    for job in &jobs {
+        if job.targets.is_empty() {
+            continue;
+        }
+        let study_name = relative(&job.study.path, project_dir);
+        match &mode {
+            Mode::Database(source) => {
+                if tables.is_none() {
+                    writeln!(log, "Loading tables from {}", describe(source)).map_err(io("log"))?;
+                    tables = Some(source.load()?);
+                }
+                extract(job, tables.as_ref(), format, &study_name, log)?;
+            }
+            Mode::Synthetic(n) => {
+                if tables.is_none() {
+                    let codes = union_code_sets(&jobs);
+                    writeln!(
+                        log,
+                        "Generating synthetic EHR data: {n} patients (seed {seed})"
+                    )
+                    .map_err(io("log"))?;
+                    let frames = synth::generate_frames(&SynthConfig::new(*n, seed, codes))
+                        .map_err(|e| usage(format!("synthetic data: {e}")))?;
+                    tables = Some(frames);
+                }
+                extract(job, tables.as_ref(), format, &study_name, log)?;
+            }
+            Mode::Expectations(n) => {
+                writeln!(
+                    log,
+                    "Generating expectations dummy data for {study_name}: {n} rows per file (seed {seed})"
+                )
+                .map_err(io("log"))?;
+                let progress = Progress::new(job.targets.len() as u64, "files");
+                for (date, path) in &job.targets {
+                    let df = expectations::generate(&job.study, *date, *n, seed)?;
+                    write_frame(&df, path, format)?;
+                    progress.step(file_label(path), log).map_err(io("log"))?;
+                }
+                progress.finish(log).map_err(io("log"))?;
+            }
+            Mode::DummyFile(file) => {
+                let file_format = OutputFormat::from_file_name(&file.to_string_lossy());
+                if file_format != Some(format) {
+                    return Err(CohortError::DummyDataFile(format!(
+                        "dummy data file {} must be a .{} file (the output format)",
+                        file.display(),
+                        format
+                    )));
+                }
+                dummy_file::check(&job.study, file).map_err(CohortError::DummyDataFile)?;
+                for (_, path) in &job.targets {
+                    copy_file(file, path)?;
+                    writeln!(
+                        log,
+                        "Copied {} to {}",
+                        relative(file, project_dir),
+                        relative(path, project_dir)
+                    )
+                    .map_err(io("log"))?;
+                }
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Runs the engine over every index date of `job` in one pass, writing each date's file as
+/// it comes.
+fn extract(
+    job: &Job,
+    tables: Option<&TableFrames>,
+    format: OutputFormat,
+    study_name: &str,
+    log: &mut dyn Write,
+) -> Result<(), CohortError> {
+    let Some(tables) = tables else {
+        return Ok(());
+    };
+    let ir = job.study.compile()?;
+    let paths: BTreeMap<NaiveDate, &PathBuf> = job.targets.iter().map(|(d, p)| (*d, p)).collect();
+    let dates: Vec<NaiveDate> = paths.keys().copied().collect();
+    writeln!(
+        log,
+        "Extracting {study_name} for {} index date(s)",
+        dates.len()
+    )
+    .map_err(io("log"))?;
+    let progress = Progress::new(dates.len() as u64, "files");
+    engine::extract(&ir, tables, &dates, &mut |date,
+                                               df|
+     -> Result<(), CohortError> {
+        if let Some(path) = paths.get(&date) {
+            write_frame(&df, path, format)?;
+            progress
+                .step(
+                    format!("{} ({} patients)", file_label(path), df.height()),
+                    log,
+                )
+                .map_err(io("log"))?;
+        }
+        Ok(())
+    })?;
+    progress.finish(log).map_err(io("log"))?;
+    Ok(())
+}
+
+/// `path` relative to `base` when it is inside it.
+fn relative(path: &Path, base: &Path) -> String {
+    path.strip_prefix(base)
+        .unwrap_or(path)
+        .display()
+        .to_string()
+}
+
+fn file_label(path: &Path) -> String {
+    path.file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default()
+}
+
+fn describe(source: &DataSource) -> String {
+    match source {
+        DataSource::Folder(dir) => dir.display().to_string(),
+    }
+}
+
+/// The codelists of every job, each once.
+fn union_code_sets(jobs: &[Job]) -> Vec<CodeSet> {
+    let mut out: Vec<CodeSet> = Vec::new();
+    for job in jobs {
+        for set in synth::study_code_sets(&job.study) {
+            if !out.contains(&set) {
+                out.push(set);
+            }
+        }
+    }
+    out
+}
+
+/// Copies `from` to `to` atomically.
+fn copy_file(from: &Path, to: &Path) -> Result<(), CohortError> {
+    let mut src = std::fs::File::open(from).map_err(io(format!(
+        "cannot read dummy data file {}",
+        from.display()
+    )))?;
+    let (pending, mut file) = PendingFile::create(to)?;
+    std::io::copy(&mut src, &mut file).map_err(io(format!("cannot write {}", to.display())))?;
+    drop(file);
+    pending.commit()?;
+    Ok(())
+}
+
+/// The study definitions to run: `(name, suffix)` pairs, e.g. `("study_definition_x", "_x")`.
+fn study_definitions(
+    project_dir: &Path,
+    wanted: Option<&str>,
+) -> Result<Vec<(String, String)>, CohortError> {
+    let analysis = project_dir.join("analysis");
+    let entries = std::fs::read_dir(&analysis).map_err(io(format!(
+        "cannot list study definitions in {}",
+        analysis.display()
+    )))?;
+    let mut found: Vec<(String, String)> = entries
+        .filter_map(|e| e.ok())
+        .filter_map(|e| {
+            let file = e.file_name().into_string().ok()?;
+            let name = file.strip_suffix(".yaml")?;
+            let suffix = study_suffix(name)?;
+            Some((name.to_string(), suffix))
+        })
+        .collect();
+    found.sort();
+    match wanted {
+        None | Some("all") => {
+            if found.is_empty() {
+                Err(usage(format!(
+                    "no study definitions (study_definition*.yaml) in {}",
+                    analysis.display()
+                )))
+            } else {
+                Ok(found)
+            }
+        }
+        Some(name) => found
+            .iter()
+            .find(|(n, _)| n == name)
+            .cloned()
+            .map(|f| vec![f])
+            .ok_or_else(|| {
+                let known: Vec<&str> = found.iter().map(|(n, _)| n.as_str()).collect();
+                usage(format!(
+                    "unknown study definition `{name}` (in {}: {})",
+                    analysis.display(),
+                    if known.is_empty() {
+                        "none".to_string()
+                    } else {
+                        known.join(", ")
+                    }
+                ))
+            }),
+    }
+}
+
+/// `Some("_x")` for `study_definition_x`, `Some("")` for `study_definition`, else `None`.
+fn study_suffix(name: &str) -> Option<String> {
+    let rest = name.strip_prefix("study_definition")?;
+    if rest.is_empty() {
+        return Some(String::new());
+    }
+    let word = rest.strip_prefix('_')?;
+    (!word.is_empty() && word.chars().all(|c| c.is_alphanumeric() || c == '_'))
+        .then(|| rest.to_string())
+}
+
+/// `(output dir, output name, format, keep the study suffix)`, from `--output-dir`,
+/// `--output-format` and `--output-file`.
+fn output_target(
+    args: &Args,
+    n_studies: usize,
+) -> Result<(PathBuf, String, OutputFormat, bool), CohortError> {
+    let Some(file) = &args.output_file else {
+        return Ok((
+            args.output_dir
+                .clone()
+                .unwrap_or_else(|| PathBuf::from("output")),
+            "input".to_string(),
+            args.output_format.unwrap_or(OutputFormat::Csv),
+            true,
+        ));
+    };
+    let name = file
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let format = OutputFormat::from_file_name(&name).ok_or_else(|| {
+        usage(format!(
+            "--output-file {}: the name must end in .csv, .csv.gz, .parquet, .arrow or .feather",
+            file.display()
+        ))
+    })?;
+    let stem = [".csv.gz", ".csv", ".parquet", ".arrow", ".feather"]
+        .iter()
+        .find_map(|ext| name.strip_suffix(ext))
+        .unwrap_or(&name)
+        .to_string();
+    let dir = file
+        .parent()
+        .filter(|p| !p.as_os_str().is_empty())
+        .map_or_else(|| PathBuf::from("."), Path::to_path_buf);
+    if let Some(out_dir) = &args.output_dir {
+        if normalise(out_dir) != normalise(&dir) {
+            return Err(usage(format!(
+                "--output-file {} conflicts with --output-dir {}",
+                file.display(),
+                out_dir.display()
+            )));
+        }
+    }
+    if let Some(f) = args.output_format {
+        if f != format {
+            return Err(usage(format!(
+                "--output-file {} conflicts with --output-format {f}",
+                file.display()
+            )));
+        }
+    }
+    if n_studies != 1 {
+        return Err(usage("--output-file needs a single --study-definition"));
+    }
+    Ok((dir, stem, format, false))
+}
+
+fn normalise(p: &Path) -> PathBuf {
+    p.components()
+        .filter(|c| !matches!(c, std::path::Component::CurDir))
+        .collect()
+}

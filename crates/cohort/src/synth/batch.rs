@@ -1,0 +1,337 @@
+//! One batch of patients with their registrations and events, as columns.
+
+use chrono::{Datelike, NaiveDate};
+use polars::prelude::*;
+use rand::{RngExt, SeedableRng};
+use rand_distr::{Distribution, Normal, Poisson};
+use rand_pcg::Pcg64;
+
+use super::population::{REGIONS, SEXES};
+use super::world::{age_activity, World};
+use super::BATCH_SIZE;
+use crate::tables::{date_to_days, names, TableFrames};
+
+/// Move to another practice, per year registered.
+const MOVE_RATE: f64 = 0.05;
+/// Leave the data set (to a practice outside it, or abroad), per year registered.
+const LEAVE_RATE: f64 = 0.004;
+/// Share of moves that stay within the region.
+const SAME_REGION: f64 = 0.8;
+
+/// A well-mixed 64-bit seed for stream `index` of `seed` (SplitMix64 finaliser).
+pub(crate) fn mix(seed: u64, index: u64) -> u64 {
+    let mut z = seed ^ index.wrapping_add(1).wrapping_mul(0x9E37_79B9_7F4A_7C15);
+    z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+    z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+    z ^ (z >> 31)
+}
+
+#[derive(Default)]
+pub(crate) struct Batch {
+    // patients
+    p_id: Vec<i64>,
+    p_dob: Vec<i32>,
+    p_sex: Vec<u8>,
+    p_death: Vec<Option<i32>>,
+    // practice_registrations
+    r_id: Vec<i64>,
+    r_start: Vec<i32>,
+    r_end: Vec<Option<i32>>,
+    r_practice: Vec<u32>,
+    // clinical_events
+    e_id: Vec<i64>,
+    e_date: Vec<i32>,
+    e_code: Vec<u32>,
+    e_value: Vec<Option<f64>>,
+}
+
+impl Batch {
+    /// Generates batch `index` (patients `index * BATCH_SIZE + 1 ..`), from its own RNG.
+    pub fn generate(world: &World, index: usize) -> Batch {
+        let mut rng = Pcg64::seed_from_u64(mix(world.seed, index as u64));
+        let first = index * BATCH_SIZE;
+        let n = BATCH_SIZE.min(world.patients.saturating_sub(first));
+        let mut batch = Batch {
+            p_id: Vec::with_capacity(n),
+            p_dob: Vec::with_capacity(n),
+            p_sex: Vec::with_capacity(n),
+            p_death: Vec::with_capacity(n),
+            r_id: Vec::with_capacity(n * 3 / 2),
+            r_start: Vec::with_capacity(n * 3 / 2),
+            r_end: Vec::with_capacity(n * 3 / 2),
+            r_practice: Vec::with_capacity(n * 3 / 2),
+            e_id: Vec::with_capacity(n * 32),
+            e_date: Vec::with_capacity(n * 32),
+            e_code: Vec::with_capacity(n * 32),
+            e_value: Vec::with_capacity(n * 32),
+        };
+        let mut scratch = Vec::new();
+        for k in 0..n {
+            batch.patient(world, (first + k + 1) as i64, &mut rng, &mut scratch);
+        }
+        batch
+    }
+
+    fn patient(
+        &mut self,
+        world: &World,
+        id: i64,
+        rng: &mut Pcg64,
+        scratch: &mut Vec<(i32, u32, Option<f64>)>,
+    ) {
+        let sex = world.sexes.sample(rng) as u8;
+        let age = world.ages.sample(rng) as i32;
+        // Born in one of the 12 months before the age was reached at the reference date.
+        let months_back = age * 12 + rng.random_range(0..12);
+        let ref_month = world.reference.year() * 12 + world.reference.month0() as i32;
+        let birth_month = ref_month - months_back;
+        let dob = NaiveDate::from_ymd_opt(
+            birth_month.div_euclid(12),
+            birth_month.rem_euclid(12) as u32 + 1,
+            1,
+        )
+        .map(date_to_days)
+        .unwrap_or(0);
+        let death = death_day(world, dob, rng);
+        self.p_id.push(id);
+        self.p_dob.push(dob);
+        self.p_sex.push(sex);
+        self.p_death.push(death);
+
+        let activity = age_activity(age.max(0) as u32) / world.activity_mean
+            * (0.5 * standard_normal(rng) - 0.125).exp();
+
+        // Registrations: join, then move or leave at random until the data ends or death.
+        let alive_until = death.map_or(world.data_end, |d| d + 1);
+        let mut start = join_day(world, dob, rng).min(alive_until - 1).max(dob);
+        let mut region = world.region_weights.sample(rng);
+        let mut practice = pick_practice(world, region, rng);
+        loop {
+            let wait_days = -(1.0 - rng.random::<f64>()).ln() / (MOVE_RATE + LEAVE_RATE) * 365.25;
+            let next = start.saturating_add(wait_days.max(1.0) as i32);
+            if next >= alive_until {
+                // Registered to the end of the data, or until deregistered a few weeks after death.
+                let end = death
+                    .map(|d| (d + rng.random_range(0..42)).max(start + 1))
+                    .filter(|&e| e < world.data_end);
+                self.registration(id, start, end, practice);
+                self.events(world, id, start, alive_until, activity, rng, scratch);
+                break;
+            }
+            self.registration(id, start, Some(next), practice);
+            self.events(world, id, start, next, activity, rng, scratch);
+            if rng.random::<f64>() >= MOVE_RATE / (MOVE_RATE + LEAVE_RATE) {
+                break; // left
+            }
+            let gap = if rng.random::<f64>() < 0.3 {
+                rng.random_range(1..30)
+            } else {
+                0
+            };
+            start = next + gap;
+            if start >= alive_until {
+                break;
+            }
+            if rng.random::<f64>() >= SAME_REGION {
+                region = world.region_weights.sample(rng);
+            }
+            let previous = practice;
+            practice = pick_practice(world, region, rng);
+            if practice == previous {
+                practice = pick_practice(world, region, rng);
+            }
+        }
+    }
+
+    fn registration(&mut self, id: i64, start: i32, end: Option<i32>, practice: usize) {
+        self.r_id.push(id);
+        self.r_start.push(start);
+        self.r_end.push(end);
+        self.r_practice.push(practice as u32);
+    }
+
+    /// Events while registered in `[from, to)`, in date order.
+    #[allow(clippy::too_many_arguments)]
+    fn events(
+        &mut self,
+        world: &World,
+        id: i64,
+        from: i32,
+        to: i32,
+        activity: f64,
+        rng: &mut Pcg64,
+        scratch: &mut Vec<(i32, u32, Option<f64>)>,
+    ) {
+        let start = world.event_start;
+        let to = to.min(world.event_end);
+        if to <= from.max(start) {
+            return;
+        }
+        scratch.clear();
+        if !world.background_codes.is_empty() {
+            let expected = activity * world.background_rate.between(from, to, start);
+            for _ in 0..poisson(expected, rng) {
+                let day = world.background_rate.sample_day(from, to, start, rng);
+                let code = world.background_codes.sample(rng);
+                let value = world.codes[code].value.map(|(mean, sd)| {
+                    let x = Normal::new(mean, sd).map_or(mean, |n| n.sample(rng));
+                    (x.max(0.0) * 10.0).round() / 10.0
+                });
+                scratch.push((day, code as u32, value));
+            }
+        }
+        for (members, weights) in &world.study_codes {
+            if members.is_empty() {
+                continue;
+            }
+            let expected = activity * world.study_rate.between(from, to, start);
+            for _ in 0..poisson(expected, rng) {
+                let day = world.study_rate.sample_day(from, to, start, rng);
+                let code = members[weights.sample(rng)];
+                scratch.push((day, code as u32, None));
+            }
+        }
+        scratch.sort_by_key(|(day, _, _)| *day);
+        for &(day, code, value) in scratch.iter() {
+            self.e_id.push(id);
+            self.e_date.push(day);
+            self.e_code.push(code);
+            self.e_value.push(value);
+        }
+    }
+
+    /// The batch as the three contract tables.
+    pub fn frames(&self, world: &World) -> PolarsResult<TableFrames> {
+        let date = |name: &str, v: &[i32]| -> Column {
+            Int32Chunked::from_vec(name.into(), v.to_vec())
+                .into_date()
+                .into_column()
+        };
+        let opt_date = |name: &str, v: &[Option<i32>]| -> Column {
+            Int32Chunked::from_iter_options(name.into(), v.iter().copied())
+                .into_date()
+                .into_column()
+        };
+        let patients = DataFrame::new(
+            self.p_id.len(),
+            vec![
+                Column::new(names::PATIENT_ID.into(), &self.p_id),
+                date(names::DATE_OF_BIRTH, &self.p_dob),
+                StringChunked::from_iter_values(
+                    names::SEX.into(),
+                    self.p_sex.iter().map(|&s| SEXES[s as usize].0),
+                )
+                .into_column(),
+                opt_date(names::DATE_OF_DEATH, &self.p_death),
+            ],
+        )?;
+        let practice = |k: &u32| &world.practices[*k as usize];
+        let practice_registrations = DataFrame::new(
+            self.r_id.len(),
+            vec![
+                Column::new(names::PATIENT_ID.into(), &self.r_id),
+                date(names::START_DATE, &self.r_start),
+                opt_date(names::END_DATE, &self.r_end),
+                Column::new(
+                    names::PRACTICE_PSEUDO_ID.into(),
+                    self.r_practice
+                        .iter()
+                        .map(|k| practice(k).pseudo_id)
+                        .collect::<Vec<i64>>(),
+                ),
+                StringChunked::from_iter_values(
+                    names::PRACTICE_NUTS1_REGION_NAME.into(),
+                    self.r_practice
+                        .iter()
+                        .map(|k| REGIONS[practice(k).region].0),
+                )
+                .into_column(),
+                StringChunked::from_iter_values(
+                    names::PRACTICE_STP.into(),
+                    self.r_practice.iter().map(|k| practice(k).stp.as_str()),
+                )
+                .into_column(),
+            ],
+        )?;
+        let code = |k: &u32| &world.codes[*k as usize];
+        let clinical_events = DataFrame::new(
+            self.e_id.len(),
+            vec![
+                Column::new(names::PATIENT_ID.into(), &self.e_id),
+                date(names::DATE, &self.e_date),
+                StringChunked::from_iter_options(
+                    names::CTV3_CODE.into(),
+                    self.e_code.iter().map(|k| code(k).ctv3.as_deref()),
+                )
+                .into_column(),
+                StringChunked::from_iter_options(
+                    names::SNOMEDCT_CODE.into(),
+                    self.e_code.iter().map(|k| code(k).snomedct.as_deref()),
+                )
+                .into_column(),
+                Float64Chunked::from_iter_options(
+                    names::NUMERIC_VALUE.into(),
+                    self.e_value.iter().copied(),
+                )
+                .into_column(),
+            ],
+        )?;
+        Ok(TableFrames {
+            patients,
+            practice_registrations,
+            clinical_events,
+        })
+    }
+}
+
+/// The day a patient first registers: at birth for those born since 2000; otherwise most
+/// joined long ago and some joined recently.
+fn join_day(world: &World, dob: i32, rng: &mut Pcg64) -> i32 {
+    let after_birth = dob + rng.random_range(0..60);
+    if dob >= date_to_days(super::profile::ymd(2000, 1, 1)) {
+        return after_birth;
+    }
+    let (from, to) = if rng.random::<f64>() < 0.75 {
+        (1985, 2010)
+    } else {
+        (2010, 2022)
+    };
+    let year = from as f64 + rng.random::<f64>() * f64::from(to - from);
+    let day = date_to_days(super::profile::ymd(1970, 1, 1)) + ((year - 1970.0) * 365.25) as i32;
+    after_birth.max(day).min(world.data_end - 1)
+}
+
+/// Death from an age-dependent (Gompertz) hazard over 2015-2021, with excess deaths in 2020.
+fn death_day(world: &World, dob: i32, rng: &mut Pcg64) -> Option<i32> {
+    for year in 2015..=2021 {
+        let year_start = date_to_days(super::profile::ymd(year, 1, 1));
+        let year_end = date_to_days(super::profile::ymd(year + 1, 1, 1)).min(world.data_end);
+        if year_end <= dob {
+            continue;
+        }
+        let age = f64::from(year_start - dob) / 365.25;
+        let excess = if year == 2020 { 1.15 } else { 1.0 };
+        let hazard = ((-10.3 + 0.088 * age.max(0.0)).exp() * excess).min(0.6);
+        if rng.random::<f64>() < hazard {
+            let from = year_start.max(dob);
+            return Some(rng.random_range(from..year_end));
+        }
+    }
+    None
+}
+
+fn pick_practice(world: &World, region: usize, rng: &mut Pcg64) -> usize {
+    let (members, weights) = &world.region_practices[region];
+    members[weights.sample(rng)]
+}
+
+fn poisson(mean: f64, rng: &mut Pcg64) -> u64 {
+    if mean <= 0.0 || !mean.is_finite() {
+        return 0;
+    }
+    Poisson::new(mean).map_or(0, |p| p.sample(rng) as u64)
+}
+
+fn standard_normal(rng: &mut Pcg64) -> f64 {
+    rand_distr::StandardNormal.sample(rng)
+}

@@ -1,0 +1,144 @@
+//! The synthetic EHR generator: a seeded, plausible population written as the tables of
+//! `spec/data-sources.md`.
+//!
+//! Patients are generated in fixed-size batches, each from its own RNG derived from
+//! `(seed, batch index)`, so batches can be generated in parallel and the output is
+//! byte-identical for the same `patients` and `seed` whatever the thread count. Tables are
+//! streamed batch by batch ([`write_ehr`]) or collected in memory ([`generate_tables`]).
+//!
+//! What is generated: ages from the UK 2018 population pyramid, the UK sex ratio, practices
+//! nested in England's regions (weighted by population) and STPs; registrations that start,
+//! move between practices (~5% a year), leave, and end at death; deaths from an age-dependent
+//! hazard; clinical events from a background set of routine codes (~30 per patient over
+//! 2018-2021, fewer in spring 2020) plus the study's codes at a rate that changes over time
+//! ([`RateProfile::service_change`] by default). Events only happen while a patient is
+//! registered and alive.
+
+mod batch;
+mod command;
+pub(crate) use batch::mix;
+mod population;
+mod profile;
+mod world;
+mod write;
+
+use std::path::Path;
+
+use polars::prelude::*;
+use rayon::prelude::*;
+
+pub use command::{generate_ehr, GenerateEhrError, DEFAULT_SEED};
+pub use population::AGE_BANDS_2018;
+pub use profile::RateProfile;
+pub use write::{write_ehr, SynthSummary};
+
+use crate::codelist::CodeSystem;
+use crate::tables::{EhrTables, TableFrames};
+use batch::Batch;
+use world::World;
+
+/// Patients per batch: fixed, so the output does not depend on how batches are scheduled.
+pub const BATCH_SIZE: usize = 8192;
+
+/// Codes of one codelist of the study, to draw study events from.
+#[derive(Debug, Clone, PartialEq)]
+pub struct CodeSet {
+    pub system: CodeSystem,
+    pub codes: Vec<String>,
+}
+
+/// What to generate.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SynthConfig {
+    pub patients: usize,
+    pub seed: u64,
+    /// The study's codelists; each gets events at `study_rate`.
+    pub study_codes: Vec<CodeSet>,
+    /// Monthly rate of each codelist's events per registered patient.
+    pub study_rate: RateProfile,
+    /// Average background (routine) events per patient-month, before the time profile.
+    pub background_per_month: f64,
+    /// Shape of the background rate over time (1.0 = average).
+    pub background_shape: RateProfile,
+}
+
+impl SynthConfig {
+    /// `patients` patients from `seed`, with the default profiles (about 30 background events
+    /// per patient over 2018-2021; study codes following [`RateProfile::service_change`]).
+    pub fn new(patients: usize, seed: u64, study_codes: Vec<CodeSet>) -> SynthConfig {
+        SynthConfig {
+            patients,
+            seed,
+            study_codes,
+            study_rate: RateProfile::service_change(),
+            background_per_month: 0.72,
+            background_shape: RateProfile::background_shape(),
+        }
+    }
+
+    /// Number of batches.
+    pub fn batches(&self) -> usize {
+        self.patients.div_ceil(BATCH_SIZE)
+    }
+}
+
+/// The code sets of a study definition's codelists (in name order).
+pub fn study_code_sets(study: &crate::study::StudyDefinition) -> Vec<CodeSet> {
+    study
+        .codelists
+        .values()
+        .map(|c| CodeSet {
+            system: c.system,
+            codes: c.codes.iter().cloned().collect(),
+        })
+        .collect()
+}
+
+/// Generates the whole data set in memory as frames (for tests and dummy-data runs).
+pub fn generate_frames(config: &SynthConfig) -> PolarsResult<TableFrames> {
+    let world = World::new(config);
+    let batches: Vec<TableFrames> = (0..config.batches())
+        .into_par_iter()
+        .map(|i| Batch::generate(&world, i).frames(&world))
+        .collect::<PolarsResult<_>>()?;
+    let mut out = TableFrames::empty();
+    for frames in &batches {
+        out.patients.vstack_mut(&frames.patients)?;
+        out.practice_registrations
+            .vstack_mut(&frames.practice_registrations)?;
+        out.clinical_events.vstack_mut(&frames.clinical_events)?;
+    }
+    out.patients.rechunk_mut_par();
+    out.practice_registrations.rechunk_mut_par();
+    out.clinical_events.rechunk_mut_par();
+    Ok(out)
+}
+
+/// `n` patients from `seed` with events from `codes`, default profiles, in memory.
+pub fn generate_tables(n: usize, seed: u64, codes: Vec<CodeSet>) -> PolarsResult<TableFrames> {
+    generate_frames(&SynthConfig::new(n, seed, codes))
+}
+
+/// As [`generate_tables`], in row form (for the reference interpreter).
+pub fn generate_rows(
+    n: usize,
+    seed: u64,
+    codes: Vec<CodeSet>,
+) -> Result<EhrTables, crate::source::SourceError> {
+    let frames =
+        generate_tables(n, seed, codes).map_err(|source| crate::source::SourceError::Frame {
+            table: "synthetic".into(),
+            source,
+        })?;
+    crate::source::frames_to_rows(&frames)
+}
+
+/// Writes the data set described by `config` to `dir` (see [`write_ehr`]); a convenience for
+/// the `generate-ehr` command.
+pub fn generate_ehr_files(
+    config: &SynthConfig,
+    dir: &Path,
+    format: crate::output::OutputFormat,
+) -> Result<SynthSummary, crate::output::OutputError> {
+    write_ehr(config, dir, format, &mut |_, _| {})
+}

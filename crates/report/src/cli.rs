@@ -1,0 +1,165 @@
+//! `generate_report --measures-dir DIR --codelist FILE --output FILE`.
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+use plots::data::DataError;
+use plots::study::Breakdown;
+
+use crate::codelist::{read_codelist, CodelistError};
+use crate::page::{render_report, RenderError};
+
+/// Errors of `generate_report`.
+#[derive(Debug, thiserror::Error)]
+pub enum ReportError {
+    /// The arguments could not be understood.
+    #[error("generate_report: {0}\nusage: generate_report [--measures-dir DIR] [--codelist FILE] [--output FILE]")]
+    Usage(String),
+    /// A measure file could not be read.
+    #[error(transparent)]
+    Data(#[from] DataError),
+    /// The codelist could not be read.
+    #[error(transparent)]
+    Codelist(#[from] CodelistError),
+    /// The page could not be rendered.
+    #[error(transparent)]
+    Render(#[from] RenderError),
+    /// The output could not be written.
+    #[error("cannot write {path}: {source}")]
+    Write {
+        /// The file or folder.
+        path: PathBuf,
+        /// The underlying error.
+        source: std::io::Error,
+    },
+}
+
+/// The options of `generate_report`; relative paths are relative to the project folder.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ReportArgs {
+    /// Where the `measure_*.csv` files are (default `output/measures`).
+    pub measures_dir: PathBuf,
+    /// The codelist CSV (default `codelists/opensafely-pulse-oximetry.csv`).
+    pub codelist: PathBuf,
+    /// The HTML file written (default `output/pulse_oximetry_SRO.html`).
+    pub output: PathBuf,
+}
+
+impl ReportArgs {
+    /// Parses `--measures-dir`, `--codelist` and `--output`, each as `--flag VALUE` or
+    /// `--flag=VALUE`.
+    pub fn parse(args: &[String]) -> Result<Self, ReportError> {
+        let mut parsed = Self {
+            measures_dir: PathBuf::from("output/measures"),
+            codelist: PathBuf::from("codelists/opensafely-pulse-oximetry.csv"),
+            output: PathBuf::from("output/pulse_oximetry_SRO.html"),
+        };
+        let mut it = args.iter();
+        while let Some(arg) = it.next() {
+            let (flag, inline) = match arg.split_once('=') {
+                Some((f, v)) if f.starts_with("--") => (f, Some(v.to_string())),
+                _ => (arg.as_str(), None),
+            };
+            let slot = match flag {
+                "--measures-dir" => &mut parsed.measures_dir,
+                "--codelist" => &mut parsed.codelist,
+                "--output" => &mut parsed.output,
+                _ => return Err(ReportError::Usage(format!("unknown argument {arg:?}"))),
+            };
+            let value = match inline {
+                Some(v) => v,
+                None => it
+                    .next()
+                    .cloned()
+                    .ok_or_else(|| ReportError::Usage(format!("{flag} needs a value")))?,
+            };
+            *slot = PathBuf::from(value);
+        }
+        Ok(parsed)
+    }
+}
+
+/// Entry point of the `generate_report` image: reads the study's four measure files and the
+/// codelist, and writes the report (to a temporary name beside `--output`, then renamed).
+pub fn generate_report(
+    args: &[String],
+    project_dir: &Path,
+    log: &mut dyn Write,
+) -> Result<(), ReportError> {
+    let args = ReportArgs::parse(args)?;
+    let measures_dir = project_dir.join(&args.measures_dir);
+    let charts = Breakdown::ALL
+        .iter()
+        .map(|b| b.load(&measures_dir))
+        .collect::<Result<Vec<_>, _>>()?;
+    let codes = read_codelist(&project_dir.join(&args.codelist))?;
+    let html = render_report(&charts, &codes)?;
+
+    let output = project_dir.join(&args.output);
+    if let Some(parent) = output.parent() {
+        std::fs::create_dir_all(parent).map_err(|source| ReportError::Write {
+            path: parent.to_path_buf(),
+            source,
+        })?;
+    }
+    plots::cli::write_atomically(&output, html.as_bytes()).map_err(|e| match e {
+        plots::PlotsError::Write { path, source } => ReportError::Write { path, source },
+        other => ReportError::Write {
+            path: output.clone(),
+            source: std::io::Error::other(other.to_string()),
+        },
+    })?;
+    let (shown, redacted) = charts.iter().fold((0, 0), |(s, r), c| {
+        let (cs, cr) = c.data.counts();
+        (s + cs, r + cr)
+    });
+    // The log is informational: a failing log writer does not fail the action.
+    let _ = writeln!(
+        log,
+        "generate_report: wrote {} ({} bytes; 4 charts, {shown} points shown, {redacted} redacted; {} codes)",
+        args.output.display(),
+        html.len(),
+        codes.len()
+    );
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn strings(a: &[&str]) -> Vec<String> {
+        a.iter().map(|s| s.to_string()).collect()
+    }
+
+    #[test]
+    fn errors_fit_the_image_registry() {
+        // The runner boxes them as `Box<dyn Error + Send + Sync>`.
+        fn image_error<E: std::error::Error + Send + Sync + 'static>() {}
+        image_error::<ReportError>();
+    }
+
+    #[test]
+    fn parses_flags_and_defaults() {
+        let a = ReportArgs::parse(&strings(&[
+            "--measures-dir",
+            "m",
+            "--codelist=c.csv",
+            "--output",
+            "o.html",
+        ]))
+        .unwrap();
+        assert_eq!(
+            a,
+            ReportArgs {
+                measures_dir: "m".into(),
+                codelist: "c.csv".into(),
+                output: "o.html".into()
+            }
+        );
+        let d = ReportArgs::parse(&[]).unwrap();
+        assert_eq!(d.output, PathBuf::from("output/pulse_oximetry_SRO.html"));
+        assert!(ReportArgs::parse(&strings(&["--nope"])).is_err());
+        assert!(ReportArgs::parse(&strings(&["--codelist"])).is_err());
+    }
+}

@@ -1,0 +1,231 @@
+//! The report end to end: measure files and codelist in, one HTML file out.
+
+#[path = "../../plots/tests/common/mod.rs"]
+mod common;
+
+use std::path::{Path, PathBuf};
+
+const CODELIST: &str = "codelists/opensafely-pulse-oximetry.csv";
+const OUTPUT: &str = "output/pulse_oximetry_SRO.html";
+
+fn args() -> Vec<String> {
+    [
+        "--measures-dir",
+        "output/measures",
+        "--codelist",
+        CODELIST,
+        "--output",
+        OUTPUT,
+    ]
+    .iter()
+    .map(|s| s.to_string())
+    .collect()
+}
+
+fn codelist_fixture() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/opensafely-pulse-oximetry.csv")
+}
+
+/// A project folder with the study's codelist and measure files from `fill`.
+fn project(fill: impl FnOnce(&Path)) -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::create_dir_all(dir.path().join("codelists")).unwrap();
+    std::fs::copy(codelist_fixture(), dir.path().join(CODELIST)).unwrap();
+    let measures = dir.path().join("output/measures");
+    std::fs::create_dir_all(&measures).unwrap();
+    fill(&measures);
+    dir
+}
+
+fn study_project() -> tempfile::TempDir {
+    project(common::write_study_measures)
+}
+
+fn fixture_project() -> tempfile::TempDir {
+    project(|measures| {
+        for entry in std::fs::read_dir(common::fixtures_dir()).unwrap() {
+            let entry = entry.unwrap();
+            std::fs::copy(entry.path(), measures.join(entry.file_name())).unwrap();
+        }
+    })
+}
+
+fn render(dir: &Path) -> String {
+    let mut log = Vec::new();
+    report::generate_report(&args(), dir, &mut log).unwrap();
+    let log = String::from_utf8(log).unwrap();
+    assert!(
+        log.starts_with("generate_report: wrote output/pulse_oximetry_SRO.html ("),
+        "{log}"
+    );
+    std::fs::read_to_string(dir.join(OUTPUT)).unwrap()
+}
+
+/// The text of section `id`, from its `<section>` tag to the next.
+fn section<'a>(html: &'a str, id: &str) -> &'a str {
+    let start = html.find(&format!("<section id=\"{id}\">")).unwrap();
+    let end = html[start..].find("</section>").unwrap();
+    &html[start..start + end]
+}
+
+#[test]
+fn fixture_report_snapshot() {
+    let dir = fixture_project();
+    insta::assert_snapshot!("fixture_report", render(dir.path()));
+}
+
+#[test]
+fn report_is_self_contained_and_deterministic() {
+    let dir = study_project();
+    let html = render(dir.path());
+    for forbidden in [
+        "http:",
+        "https:",
+        "//cdn",
+        "src=",
+        "<link",
+        "@import",
+        "@font-face",
+    ] {
+        assert!(!html.contains(forbidden), "report contains {forbidden:?}");
+    }
+    // `url(` only for the charts' own clip paths.
+    assert_eq!(html.matches("url(").count(), html.matches("url(#").count());
+    assert_eq!(html.matches("<script>").count(), 1);
+    // Same input, same bytes.
+    report::generate_report(&args(), dir.path(), &mut Vec::new()).unwrap();
+    assert_eq!(
+        std::fs::read_to_string(dir.path().join(OUTPUT)).unwrap(),
+        html
+    );
+}
+
+#[test]
+fn title_methods_codelist_and_links() {
+    let html = render(study_project().path());
+    let title = "Changes occurring in pulse oximetry related to COVID-19: 01/2019-01/2021";
+    assert!(html.contains(&format!("<title>{title}</title>")));
+    assert!(html.contains(&format!("<h1>{title}</h1>")));
+    assert!(html.contains("from the beginning of January 2019 until the end of January 2021"));
+    assert!(html.contains("per 1000 registered patients"));
+    assert!(html.contains("Pulse Oximetry - NHS Digital COVID at Home codes"));
+    // Every code of the codelist, with its term and CTV3 id.
+    let codes = report::codelist::read_codelist(&codelist_fixture()).unwrap();
+    assert_eq!(codes.len(), 12);
+    for c in &codes {
+        let row = format!(
+            "<tr><td class=\"code\">{}</td><td>{}</td><td class=\"code\">{}</td></tr>",
+            c.code,
+            c.term,
+            c.ctv3.as_deref().unwrap()
+        );
+        assert!(html.contains(&row), "missing {row}");
+    }
+    // Links to the four sections, in the notebook's order, and the sections themselves.
+    let mut last = 0;
+    for id in ["total", "region", "age", "sex"] {
+        let link = html.find(&format!("<a href=\"#{id}\">")).unwrap();
+        let target = html.find(&format!("<section id=\"{id}\">")).unwrap();
+        assert!(link < target && target > last, "{id}");
+        last = target;
+    }
+}
+
+#[test]
+fn charts_draw_exactly_the_unredacted_points() {
+    let dir = study_project();
+    let html = render(dir.path());
+    let measures = dir.path().join("output/measures");
+    for (id, breakdown) in [
+        ("total", plots::study::Breakdown::Total),
+        ("region", plots::study::Breakdown::Region),
+        ("age", plots::study::Breakdown::AgeBand),
+        ("sex", plots::study::Breakdown::Sex),
+    ] {
+        let s = section(&html, id);
+        let data = breakdown.load(&measures).unwrap().data;
+        let (shown, redacted) = data.counts();
+        assert_eq!(s.matches("<circle data-m=").count(), shown, "{id}");
+        assert_eq!(s.matches("r=\"3.5\"><title>").count(), shown, "{id}");
+        assert_eq!(s.matches("<rect class=\"column\"").count(), 25, "{id}");
+        assert_eq!(
+            s.matches("<g class=\"series\"").count(),
+            data.series.len(),
+            "{id}"
+        );
+        // Table: one row per month and group; redacted rows blank.
+        assert_eq!(
+            s.matches("<tr class=\"redacted\">").count(),
+            redacted,
+            "{id}"
+        );
+        for row in s.split("<tr class=\"redacted\">").skip(1) {
+            let row = &row[..row.find("</tr>").unwrap()];
+            assert!(row.ends_with("<td></td><td></td><td></td>"), "{id}: {row}");
+        }
+        assert_eq!(
+            s.matches("<button type=\"button\" data-k=").count(),
+            4,
+            "{id}"
+        );
+    }
+    // Sex: F and M only. Age: no band "0".
+    let sex = section(&html, "sex");
+    assert!(sex.contains("data-name=\"F\"") && sex.contains("data-name=\"M\""));
+    assert!(
+        !sex.contains("data-name=\"U\"")
+            && !sex.contains("<td>U</td>")
+            && !sex.contains("<td>I</td>")
+    );
+    let age = section(&html, "age");
+    assert!(!age.contains("data-name=\"0\"") && !age.contains("<td>0</td>"));
+    assert_eq!(age.matches("<g class=\"series\"").count(), 8);
+    // A hover value, checked by hand: F, Jan 2021 = 592 / 41,688 patients.
+    assert!(sex.contains(
+        "<title>F, Jan 2021: 14.20 per 1,000 (592 of 41,688 registered patients)</title>"
+    ));
+    // The total chart's hover text and table.
+    assert!(sex.contains("<title>Jan 2021\nF: 14.20 per 1,000\nM: 14.09 per 1,000</title>"));
+    let total = section(&html, "total");
+    assert!(total.contains(
+        "<title>Jan 2021\n2,309 patients with a code, 14.27 per 1,000 of 161,776 registered</title>"
+    ));
+    assert!(total.contains("<title>Jan 2021: 2,309 patients with a code (14.27 per 1,000 of 161,776 registered patients)</title>"));
+    assert!(total.contains("<td><time datetime=\"2021-01-01\">Jan 2021</time></td><td>2,309</td><td>161,776</td><td>14.27</td>"));
+}
+
+#[test]
+fn measure_file_errors_name_file_and_column() {
+    let dir = study_project();
+    let measures = dir.path().join("output/measures");
+    std::fs::remove_file(measures.join("measure_pulse_ox_by_sex.csv")).unwrap();
+    let e = report::generate_report(&args(), dir.path(), &mut Vec::new()).unwrap_err();
+    assert!(e.to_string().contains("measure_pulse_ox_by_sex.csv"), "{e}");
+    assert!(!dir.path().join(OUTPUT).exists());
+
+    std::fs::write(
+        measures.join("measure_pulse_ox_by_sex.csv"),
+        common::sex_csv().replacen("41429", "4l429", 1),
+    )
+    .unwrap();
+    let e = report::generate_report(&args(), dir.path(), &mut Vec::new()).unwrap_err();
+    let msg = e.to_string();
+    assert!(
+        msg.contains("measure_pulse_ox_by_sex.csv")
+            && msg.contains("column `population`")
+            && msg.contains("\"4l429\""),
+        "{msg}"
+    );
+}
+
+#[test]
+fn codelist_errors_name_file_and_column() {
+    let dir = study_project();
+    std::fs::write(dir.path().join(CODELIST), "id,term\n1,x\n").unwrap();
+    let e = report::generate_report(&args(), dir.path(), &mut Vec::new()).unwrap_err();
+    let msg = e.to_string();
+    assert!(
+        msg.contains("opensafely-pulse-oximetry.csv") && msg.contains("`code`"),
+        "{msg}"
+    );
+}

@@ -1,0 +1,183 @@
+//! `check`, `run`, `run-all` and `exec`: the `project.yaml` commands, wired to the `pipeline`
+//! crate and this project's in-process images.
+
+use std::collections::BTreeSet;
+use std::io::{IsTerminal, Write};
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+use pipeline::graph::PlanError;
+use pipeline::runner::{self, RunError, RunOptions};
+use pipeline::{Diagnostic, Project};
+
+use crate::{images, study_check};
+
+/// Flags shared by `run` and `run-all` (as `opensafely run`).
+#[derive(Debug, Clone, clap::Args)]
+pub struct RunFlags {
+    /// Re-run every dependency of the requested actions, even when up to date.
+    #[arg(short = 'f', long)]
+    pub force_run_dependencies: bool,
+    /// The project folder, holding project.yaml.
+    #[arg(long, default_value = ".")]
+    pub project_dir: PathBuf,
+    /// Keep running actions that do not depend on a failed one.
+    #[arg(long)]
+    pub continue_on_error: bool,
+    /// How many actions may run at once.
+    #[arg(short = 'c', long, default_value_t = 2, value_parser = clap::value_parser!(u16).range(1..))]
+    pub concurrency: u16,
+}
+
+/// `FILE` as shown in messages: `project.yaml` for the current folder.
+fn project_file(dir: &Path) -> String {
+    let path = dir.join("project.yaml");
+    let shown = path.strip_prefix(".").unwrap_or(&path);
+    shown.display().to_string()
+}
+
+fn print_diagnostics(file: &str, diagnostics: &[Diagnostic]) {
+    for d in diagnostics {
+        eprintln!("{}", d.display_in(file));
+    }
+}
+
+/// Reads and validates `DIR/project.yaml`, printing every diagnostic; `None` when invalid.
+fn load(dir: &Path) -> Option<Project> {
+    let file = project_file(dir);
+    let text = match std::fs::read_to_string(dir.join("project.yaml")) {
+        Ok(text) => text,
+        Err(err) => {
+            eprintln!(
+                "error: No project.yaml file found in {}: {err}",
+                dir.display()
+            );
+            return None;
+        }
+    };
+    let validation = pipeline::validate(&text);
+    print_diagnostics(&file, &validation.diagnostics);
+    if validation.project.is_none() {
+        let n = validation.errors().count();
+        eprintln!(
+            "{file} is invalid: {n} error{}",
+            if n == 1 { "" } else { "s" }
+        );
+    }
+    validation.project
+}
+
+/// `cargo xtask check`: validates `project.yaml` and the YAML study definitions its
+/// cohortextractor actions name. Exit 0 valid, 1 invalid.
+pub fn check(dir: &Path) -> ExitCode {
+    let Some(project) = load(dir) else {
+        return ExitCode::FAILURE;
+    };
+    let mut errors = 0usize;
+    let mut seen = BTreeSet::new();
+    for action in &project.actions {
+        let run = &action.run;
+        let study_command = run.image == "cohortextractor"
+            && matches!(
+                run.args.first().map(String::as_str),
+                Some("generate_cohort" | "generate_measures")
+            );
+        if study_command {
+            let name = run
+                .option("--study-definition")
+                .unwrap_or("study_definition");
+            if !seen.insert(name.to_string()) {
+                continue;
+            }
+            let yaml = format!("analysis/{name}.yaml");
+            let py = format!("analysis/{name}.py");
+            if dir.join(&yaml).is_file() {
+                if let Err(problems) = study_check::check_study_definition(&dir.join(&yaml)) {
+                    errors += problems.len();
+                    for p in problems {
+                        eprintln!("{p}");
+                    }
+                }
+            } else if dir.join(&py).is_file() {
+                eprintln!("warning: {py} (action {}) is a Python study definition; this project reads YAML study definitions ({yaml}), so it is not checked", action.name);
+            } else {
+                eprintln!("warning: {yaml} (action {}) does not exist; it may be written by an earlier action", action.name);
+            }
+        }
+        if let Some(codelist) = run.option("--codelist") {
+            if !dir.join(codelist).is_file() {
+                eprintln!(
+                    "warning: {codelist} (action {}) does not exist",
+                    action.name
+                );
+            }
+        }
+    }
+    let file = project_file(dir);
+    if errors > 0 {
+        eprintln!("{file}: the study definitions have {errors} error(s)");
+        return ExitCode::FAILURE;
+    }
+    println!("{file} is valid ({} actions)", project.actions.len());
+    ExitCode::SUCCESS
+}
+
+/// `cargo xtask run ACTION…` / `run-all`.
+pub fn run(actions: Vec<String>, run_all: bool, flags: RunFlags) -> ExitCode {
+    let dir = flags.project_dir.as_path();
+    let Some(project) = load(dir) else {
+        return ExitCode::FAILURE;
+    };
+    // `run run_all` is OpenSAFELY's spelling of run-all.
+    let run_all = run_all || actions.iter().any(|a| a == "run_all");
+    let mut options = RunOptions::new(dir);
+    options.actions = actions.into_iter().filter(|a| a != "run_all").collect();
+    options.run_all = run_all;
+    options.force_run_dependencies = flags.force_run_dependencies;
+    options.continue_on_error = flags.continue_on_error;
+    options.concurrency = usize::from(flags.concurrency);
+    options.live = std::io::stderr().is_terminal();
+    let mut out = std::io::stdout();
+    match runner::run(&project, &images::registry(), &options, &mut out) {
+        Ok(report) => {
+            let _ = out.flush();
+            if report.success() {
+                ExitCode::SUCCESS
+            } else {
+                ExitCode::FAILURE
+            }
+        }
+        Err(RunError::Plan(err @ PlanError::UnknownAction { .. })) => {
+            eprintln!("=> UnknownActionError\n   {err}\n\n   Valid action names are:\n     run_all (runs all actions in project)");
+            for name in project.action_names() {
+                eprintln!("     {name}");
+            }
+            ExitCode::FAILURE
+        }
+        Err(err) => {
+            eprintln!("error: {err}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// `cargo xtask exec IMAGE:TAG ARGS…`: one command, run as an action would be.
+pub fn exec(image: &str, args: &[String], dir: &Path) -> ExitCode {
+    let mut out = std::io::stdout();
+    let database_url_set = std::env::var_os("DATABASE_URL").is_some();
+    match runner::exec(
+        &images::registry(),
+        image,
+        args,
+        dir,
+        database_url_set,
+        &mut out,
+    ) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(err) => {
+            let _ = out.flush();
+            eprintln!("error: {err}");
+            ExitCode::FAILURE
+        }
+    }
+}
