@@ -101,6 +101,19 @@ fn check_reports_a_broken_study_definition() {
     );
 }
 
+#[test]
+fn check_reports_an_unreadable_codelist() {
+    let dir = project("version: '5'\nactions:\n  r:\n    run: report:v1 generate_report --codelist codelists/c.csv --output output/r.html\n    outputs:\n      moderately_sensitive:\n        r: output/r.html\n");
+    let d = dir_arg(dir.path());
+    // Missing: a warning (it may come from an earlier action).
+    assert_eq!(xtask(&["check", "--project-dir", d]), ExitCode::SUCCESS);
+    std::fs::create_dir(dir.path().join("codelists")).unwrap();
+    std::fs::write(dir.path().join("codelists/c.csv"), "").unwrap();
+    assert_eq!(xtask(&["check", "--project-dir", d]), ExitCode::FAILURE);
+    std::fs::write(dir.path().join("codelists/c.csv"), "code,term\n").unwrap();
+    assert_eq!(xtask(&["check", "--project-dir", d]), ExitCode::SUCCESS);
+}
+
 const SCRIPTS: &str = "\
 version: '5'
 actions:

@@ -1,5 +1,6 @@
 //! `cargo xtask`: the project commands. Thin: parsing arguments and wiring library crates.
 
+pub mod generate_ehr;
 pub mod images;
 pub mod project_cmds;
 pub mod study_check;
@@ -54,6 +55,8 @@ pub enum Command {
         #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
         args: Vec<String>,
     },
+    /// Writes a synthetic EHR (patients, practice_registrations, clinical_events) to a folder.
+    GenerateEhr(generate_ehr::Args),
 }
 
 /// Runs the driver with `args` (the first is the program name) and returns its exit status.
@@ -84,5 +87,6 @@ where
             image,
             args,
         } => project_cmds::exec(&image, &args, &project_dir),
+        Command::GenerateEhr(args) => generate_ehr::run(args),
     }
 }

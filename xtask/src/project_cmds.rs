@@ -86,40 +86,69 @@ pub fn check(dir: &Path) -> ExitCode {
             let name = run
                 .option("--study-definition")
                 .unwrap_or("study_definition");
-            if !seen.insert(name.to_string()) {
-                continue;
-            }
-            let yaml = format!("analysis/{name}.yaml");
-            let py = format!("analysis/{name}.py");
-            if dir.join(&yaml).is_file() {
-                if let Err(problems) = study_check::check_study_definition(&dir.join(&yaml)) {
-                    errors += problems.len();
-                    for p in problems {
-                        eprintln!("{p}");
-                    }
-                }
-            } else if dir.join(&py).is_file() {
-                eprintln!("warning: {py} (action {}) is a Python study definition; this project reads YAML study definitions ({yaml}), so it is not checked", action.name);
-            } else {
-                eprintln!("warning: {yaml} (action {}) does not exist; it may be written by an earlier action", action.name);
+            if seen.insert(name.to_string()) {
+                errors += check_study(dir, name, &action.name);
             }
         }
         if let Some(codelist) = run.option("--codelist") {
-            if !dir.join(codelist).is_file() {
-                eprintln!(
-                    "warning: {codelist} (action {}) does not exist",
-                    action.name
-                );
+            if seen.insert(codelist.to_string()) {
+                errors += check_codelist(dir, codelist, &action.name);
             }
         }
     }
     let file = project_file(dir);
     if errors > 0 {
-        eprintln!("{file}: the study definitions have {errors} error(s)");
+        eprintln!("{file}: the files its actions name have {errors} error(s)");
         return ExitCode::FAILURE;
     }
     println!("{file} is valid ({} actions)", project.actions.len());
     ExitCode::SUCCESS
+}
+
+/// Checks `analysis/NAME.yaml`; returns the number of errors printed.
+fn check_study(dir: &Path, name: &str, action: &str) -> usize {
+    let yaml = format!("analysis/{name}.yaml");
+    let py = format!("analysis/{name}.py");
+    if dir.join(&yaml).is_file() {
+        match study_check::check_study_definition(&dir.join(&yaml)) {
+            Ok(()) => 0,
+            Err(problems) => {
+                for p in &problems {
+                    eprintln!("{p}");
+                }
+                problems.len()
+            }
+        }
+    } else if dir.join(&py).is_file() {
+        eprintln!("warning: {py} (action {action}) is a Python study definition; this project reads YAML study definitions ({yaml}), so it is not checked");
+        0
+    } else {
+        eprintln!(
+            "warning: {yaml} (action {action}) does not exist; it may be written by an earlier action"
+        );
+        0
+    }
+}
+
+/// Checks a codelist CSV named by an action: readable text with a header line. Returns the
+/// number of errors printed.
+fn check_codelist(dir: &Path, codelist: &str, action: &str) -> usize {
+    let path = dir.join(codelist);
+    if !path.is_file() {
+        eprintln!("warning: {codelist} (action {action}) does not exist");
+        return 0;
+    }
+    match std::fs::read_to_string(&path) {
+        Ok(text) if text.lines().next().is_some_and(|h| !h.trim().is_empty()) => 0,
+        Ok(_) => {
+            eprintln!("{codelist}:1:1: codelist has no header line (action {action})");
+            1
+        }
+        Err(err) => {
+            eprintln!("{codelist}: cannot read codelist (action {action}): {err}");
+            1
+        }
+    }
 }
 
 /// `cargo xtask run ACTION…` / `run-all`.

@@ -1,8 +1,10 @@
 //! Benchmark of the synthetic EHR generator: writes N patients (default 1,000,000) with the
 //! study's codelist to a temporary folder and reports rows, bytes and wall time.
 //!
-//! `cargo bench -p cohort --bench synth [-- PATIENTS [FORMAT [SEED]]]`; run it under
-//! `/usr/bin/time -v` for peak memory.
+//! `cargo bench -p cohort --bench synth [-- PATIENTS [FORMAT [SEED [cohort]]]]`; run it under
+//! `/usr/bin/time -v` for peak memory. With `cohort`, it then runs `generate_cohort` for the
+//! project's study over the generated tables (database mode, 25 monthly index dates) and
+//! reports that time too.
 
 use std::time::Instant;
 
@@ -24,6 +26,7 @@ fn main() {
         .and_then(|a| a.parse().ok())
         .unwrap_or(OutputFormat::Parquet);
     let seed: u64 = args.get(2).and_then(|a| a.parse().ok()).unwrap_or(1);
+    let cohort = args.get(3).is_some_and(|a| a == "cohort");
     let codes = vec![CodeSet {
         system: CodeSystem::Ctv3,
         codes: [
@@ -52,5 +55,42 @@ fn main() {
         bytes as f64 / 1e6,
         elapsed.as_secs_f64(),
         rayon::current_num_threads(),
+    );
+    if cohort {
+        run_cohort(dir.path());
+    }
+}
+
+/// `generate_cohort` over the generated tables in a copy of the project.
+fn run_cohort(ehr: &std::path::Path) {
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
+    let project = tempfile::tempdir().expect("temporary project");
+    for sub in ["analysis", "codelists"] {
+        std::fs::create_dir_all(project.path().join(sub)).expect("project folders");
+    }
+    for file in [
+        "analysis/study_definition.yaml",
+        "codelists/opensafely-pulse-oximetry.csv",
+    ] {
+        std::fs::copy(root.join(file), project.path().join(file)).expect("copy study");
+    }
+    let args: Vec<String> = [
+        "--study-definition",
+        "study_definition",
+        "--index-date-range",
+        "2019-01-01 to 2021-01-01 by month",
+        "--output-dir=output/measures",
+        "--database-url",
+    ]
+    .iter()
+    .map(|s| s.to_string())
+    .chain([format!("file://{}", ehr.display())])
+    .collect();
+    let started = Instant::now();
+    let mut log = Vec::new();
+    cohort::cli::generate_cohort(&args, project.path(), &mut log).expect("generate_cohort");
+    println!(
+        "generate_cohort: 25 monthly cohorts from those tables in {:.2} s",
+        started.elapsed().as_secs_f64()
     );
 }

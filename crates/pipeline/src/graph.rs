@@ -148,7 +148,14 @@ pub fn plan(project: &Project, requested: &[String]) -> Result<Vec<String>, Plan
             continue;
         }
         if let Some(action) = project.action(name) {
-            todo.extend(action.needs.iter().map(String::as_str));
+            // A need that is not an action (an ignored user-defined `run_all`) adds nothing.
+            todo.extend(
+                action
+                    .needs
+                    .iter()
+                    .map(String::as_str)
+                    .filter(|n| project.action(n).is_some()),
+            );
         }
     }
     // Kahn's algorithm, always taking the earliest ready action in file order.

@@ -569,11 +569,14 @@ impl Validator {
                     ),
                 );
             } else {
-                let dirs: BTreeSet<String> = p
-                    .outputs
-                    .iter()
-                    .map(|(o, _)| paths::parent(&o.pattern))
-                    .collect();
+                // In the order the outputs are written, as OpenSAFELY lists them.
+                let mut dirs: Vec<String> = Vec::new();
+                for (o, _) in &p.outputs {
+                    let dir = paths::parent(&o.pattern);
+                    if !dirs.contains(&dir) {
+                        dirs.push(dir);
+                    }
+                }
                 let has_output_dir = p.run.as_ref().is_some_and(|(_, c)| {
                     c.args
                         .iter()

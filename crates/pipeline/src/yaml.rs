@@ -264,19 +264,24 @@ fn is_core_float(b: &[u8]) -> bool {
 /// found. Syntax errors and tab indentation stop parsing; duplicate keys and non-scalar keys do
 /// not (the first value of a duplicate key is kept).
 pub fn parse(text: &str) -> (Option<Node>, Vec<Diagnostic>) {
-    let tabs = tab_indentation(text);
-    if !tabs.is_empty() {
-        return (None, tabs);
-    }
     let mut builder = Builder::default();
     let mut parser = Parser::new_from_str(text);
     if let Err(err) = parser.load(&mut builder, true) {
         let pos = marker_pos(err.marker());
         let mut diags = builder.diags;
-        diags.push(Diagnostic::error(
-            pos,
-            format!("YAML syntax error: {}", err.info()),
-        ));
+        // A tab in the indentation at or before the error is the likely cause: say so.
+        let tabs: Vec<Diagnostic> = tab_indentation(text)
+            .into_iter()
+            .filter(|d| d.pos.line <= pos.line)
+            .collect();
+        if tabs.is_empty() {
+            diags.push(Diagnostic::error(
+                pos,
+                format!("YAML syntax error: {}", err.info()),
+            ));
+        } else {
+            diags.extend(tabs);
+        }
         return (None, diags);
     }
     if builder.documents > 1 {
@@ -288,25 +293,24 @@ pub fn parse(text: &str) -> (Option<Node>, Vec<Diagnostic>) {
     (builder.root, builder.diags)
 }
 
-/// Lines indented with a tab (YAML forbids tabs in indentation).
+/// Lines whose indentation contains a tab before some content (YAML forbids tabs in
+/// indentation; blank and comment lines do not count).
 fn tab_indentation(text: &str) -> Vec<Diagnostic> {
     let mut out = Vec::new();
     for (i, line) in text.lines().enumerate() {
-        for (col, c) in line.chars().enumerate() {
-            match c {
-                ' ' => continue,
-                '\t' => {
-                    out.push(
-                        Diagnostic::error(
-                            Pos::new(i + 1, col + 1),
-                            "tab character used for indentation",
-                        )
-                        .with_hint("YAML indentation must use spaces"),
-                    );
-                    break;
-                }
-                _ => break,
-            }
+        let rest = line.trim_start_matches([' ', '\t']);
+        if rest.is_empty() || rest.starts_with('#') {
+            continue;
+        }
+        let indent = &line[..line.len() - rest.len()];
+        if let Some(col) = indent.find('\t') {
+            out.push(
+                Diagnostic::error(
+                    Pos::new(i + 1, col + 1),
+                    "tab character used for indentation",
+                )
+                .with_hint("YAML indentation must use spaces"),
+            );
         }
     }
     out
@@ -528,6 +532,13 @@ mod tests {
     fn quoted_and_plain_keys_differ() {
         let (_, diags) = parse("1: a\n'1': b\n");
         assert!(diags.is_empty());
+    }
+
+    #[test]
+    fn tabs_in_blank_or_comment_lines_are_fine() {
+        let (node, diags) = parse("a:\n  b: 1\n\t\n\t# c\n  c: 2\n");
+        assert!(diags.is_empty(), "{diags:?}");
+        assert!(node.is_some());
     }
 
     #[test]

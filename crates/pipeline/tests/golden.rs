@@ -186,7 +186,20 @@ fn cohortextractor_latest_and_run_all() {
     assert!(v.warnings().any(|w| w
         .message
         .starts_with("`run_all` is a reserved action name; user-defined")));
-    assert_eq!(v.project.unwrap().action_names().collect::<Vec<_>>(), ["a"]);
+    let p = v.project.unwrap();
+    assert_eq!(p.action_names().collect::<Vec<_>>(), ["a"]);
+    // An action that needs the ignored `run_all` still gets planned.
+    let v = check(
+        "needs_run_all",
+        &v4(&format!("{A}    needs: [run_all]\n{run_all}")),
+        None,
+        true,
+    );
+    let p = v.project.unwrap();
+    assert_eq!(
+        pipeline::graph::plan(&p, &["a".to_string()]).unwrap(),
+        ["a"]
+    );
 }
 
 #[test]
@@ -591,7 +604,7 @@ fn extractor_rules() {
     single(
         "cx_two_dirs",
         &cx("cohortextractor:latest generate_cohort", two_dirs),
-        "generate_cohort command should produce output in only one directory, found 2:\n - other/\n - output/",
+        "generate_cohort command should produce output in only one directory, found 2:\n - output/\n - other/",
         true,
     );
     check(

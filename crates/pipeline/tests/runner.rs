@@ -572,3 +572,17 @@ fn unknown_requested_action_suggests_a_name() {
         "Action 'bb' not found in project.yaml (did you mean `b`?)"
     );
 }
+
+#[test]
+fn live_view_gives_the_same_results() {
+    let s = Study::new(CHAIN);
+    s.write("input.txt", "live");
+    let (report, out) = s.run_with(|o| {
+        o.run_all = true;
+        o.live = true;
+    });
+    assert!(report.success(), "{out}");
+    assert_eq!(report.ran(), ["a", "b", "c"]);
+    assert!(s.read("metadata/c.log").starts_with("done output/c.txt\n"));
+    assert!(out.contains("c: completed successfully"), "{out}");
+}

@@ -223,3 +223,114 @@ pub fn execute(
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn words(s: &[&str]) -> Vec<String> {
+        s.iter().map(|w| w.to_string()).collect()
+    }
+
+    fn program(executor: &Executor) -> (String, Vec<String>) {
+        match executor {
+            Executor::Process { program, args } => (
+                program
+                    .file_name()
+                    .unwrap_or_default()
+                    .to_string_lossy()
+                    .into_owned(),
+                args.clone(),
+            ),
+            Executor::InProcess(_) => ("<in-process>".into(), Vec::new()),
+        }
+    }
+
+    #[test]
+    fn registered_images_run_in_process() {
+        let mut registry = ImageRegistry::new();
+        registry.register("plots", |_: Invocation<'_>| Ok(()));
+        let dir = tempfile::tempdir().unwrap();
+        let ex = resolve(&registry, "plots", "v1", &words(&["x"]), dir.path()).unwrap();
+        assert_eq!(program(&ex).0, "<in-process>");
+    }
+
+    #[test]
+    fn programs_and_scripts() {
+        let registry = ImageRegistry::new();
+        let dir = tempfile::tempdir().unwrap();
+        // The first word is the program.
+        let ex = resolve(
+            &registry,
+            "sh",
+            "v1",
+            &words(&["sh", "-c", "true"]),
+            dir.path(),
+        )
+        .unwrap();
+        assert_eq!(program(&ex), ("sh".into(), words(&["-c", "true"])));
+        // A script first: the image's interpreter runs it.
+        std::fs::write(dir.path().join("model.R"), "1").unwrap();
+        match resolve(&registry, "r", "v2", &words(&["model.R"]), dir.path()) {
+            Ok(ex) => assert_eq!(program(&ex), ("Rscript".into(), words(&["model.R"]))),
+            Err(msg) => assert!(msg.starts_with("program `Rscript` not found"), "{msg}"),
+        }
+        let err = resolve(
+            &registry,
+            "stata-mp",
+            "v1",
+            &words(&["no-such-program-xyz"]),
+            dir.path(),
+        )
+        .err()
+        .unwrap();
+        assert!(
+            err.starts_with("program `no-such-program-xyz` not found"),
+            "{err}"
+        );
+        let err = resolve(&registry, "python", "v2", &[], dir.path())
+            .err()
+            .unwrap();
+        assert_eq!(err, "image `python:v2` was given no command to run");
+    }
+
+    #[test]
+    fn process_output_and_exit_status() {
+        let dir = tempfile::tempdir().unwrap();
+        let registry = ImageRegistry::new();
+        let args = words(&["sh", "-c", "echo out; echo err >&2; exit 7"]);
+        let ex = resolve(&registry, "sh", "v1", &args, dir.path()).unwrap();
+        let mut log = Vec::new();
+        let call = Call {
+            image: "sh",
+            tag: "v1",
+            args: &args,
+            project_dir: dir.path(),
+            database_url_set: true,
+        };
+        let err = execute(&ex, call, &mut log, &mut Vec::new()).unwrap_err();
+        assert_eq!(err, "Job exited with an error (exit status 7)");
+        let log = String::from_utf8(log).unwrap();
+        assert!(log.contains("out\n") && log.contains("err\n"), "{log}");
+    }
+
+    #[test]
+    fn panicking_image_is_a_failure() {
+        let mut registry = ImageRegistry::new();
+        registry.register(
+            "bad",
+            |_: Invocation<'_>| -> Result<(), crate::image::ImageError> { panic!("kaboom") },
+        );
+        let dir = tempfile::tempdir().unwrap();
+        let ex = resolve(&registry, "bad", "v1", &[], dir.path()).unwrap();
+        let call = Call {
+            image: "bad",
+            tag: "v1",
+            args: &[],
+            project_dir: dir.path(),
+            database_url_set: false,
+        };
+        let err = execute(&ex, call, &mut Vec::new(), &mut Vec::new()).unwrap_err();
+        assert_eq!(err, "internal error in image `bad:v1`: kaboom");
+    }
+}

@@ -217,7 +217,7 @@ pub fn run(
     let mut reasons: BTreeMap<String, String> = BTreeMap::new();
     let mut running = 0usize;
     let mut stop = false;
-    let (tx, rx) = mpsc::channel::<Finished>();
+    let (tx, rx) = mpsc::channel::<Message>();
     let concurrency = options.concurrency.max(1);
 
     loop {
@@ -299,10 +299,11 @@ pub fn run(
                         };
                         let tx = tx.clone();
                         let shared = Arc::clone(&shared);
+                        let live = options.live;
                         running += 1;
                         std::thread::spawn(move || {
-                            let finished = run_job(&shared, job);
-                            let _ = tx.send(finished);
+                            let finished = run_job(&shared, job, live.then_some(&tx));
+                            let _ = tx.send(Message::Done(Box::new(finished)));
                         });
                     }
                 }
@@ -312,7 +313,14 @@ pub fn run(
         if running == 0 {
             break;
         }
-        let Ok(done) = rx.recv() else { break };
+        let done = match rx.recv() {
+            Ok(Message::Done(done)) => *done,
+            Ok(Message::Line(name, line)) => {
+                view.progress(&name, &line);
+                continue;
+            }
+            Err(_) => break,
+        };
         running -= 1;
         view.finished(&done.name);
         let reason = reasons.get(&done.name).cloned().unwrap_or_default();
@@ -406,13 +414,56 @@ fn outcome(name: &str, status: Status, reason: &str) -> ActionOutcome {
 }
 
 /// Runs one action to completion in a worker thread and writes its log file.
-fn run_job(shared: &Shared, job: Job) -> Finished {
+/// What workers tell the scheduler.
+enum Message {
+    /// A line of an action's log (live view only).
+    Line(String, String),
+    /// An action finished.
+    Done(Box<Finished>),
+}
+
+/// An action's log: kept whole, and each complete line also sent to the live view.
+struct LiveLog<'a> {
+    name: &'a str,
+    buf: Vec<u8>,
+    line_start: usize,
+    tx: Option<&'a mpsc::Sender<Message>>,
+}
+
+impl Write for LiveLog<'_> {
+    fn write(&mut self, data: &[u8]) -> std::io::Result<usize> {
+        self.buf.extend_from_slice(data);
+        if let Some(tx) = self.tx {
+            while let Some(i) = self.buf[self.line_start..].iter().position(|&b| b == b'\n') {
+                let end = self.line_start + i;
+                let line = String::from_utf8_lossy(&self.buf[self.line_start..end]);
+                let line = line.trim();
+                if !line.is_empty() {
+                    let _ = tx.send(Message::Line(self.name.to_string(), line.to_string()));
+                }
+                self.line_start = end + 1;
+            }
+        }
+        Ok(data.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+fn run_job(shared: &Shared, job: Job, live: Option<&mpsc::Sender<Message>>) -> Finished {
     let dir = shared.project_dir.as_path();
     let action = &job.action;
     let started = now();
     let clock = Instant::now();
     let before = snapshot(dir);
-    let mut log: Vec<u8> = Vec::new();
+    let mut log = LiveLog {
+        name: &job.action.name,
+        buf: Vec::new(),
+        line_start: 0,
+        tx: live,
+    };
     let mut reported: Vec<PathBuf> = Vec::new();
     let mut result = resolve(
         &shared.registry,
@@ -510,7 +561,7 @@ fn run_job(shared: &Shared, job: Job) -> Finished {
         outputs: outputs.iter().map(|(p, _)| p.clone()).collect(),
     };
 
-    let log_text = String::from_utf8_lossy(&log).into_owned();
+    let log_text = String::from_utf8_lossy(&log.buf).into_owned();
     let log_tail: Vec<String> = if result.is_err() {
         let lines: Vec<&str> = log_text.lines().collect();
         lines[lines.len().saturating_sub(20)..]

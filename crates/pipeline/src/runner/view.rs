@@ -56,6 +56,14 @@ impl<'a> View<'a> {
         }
     }
 
+    /// The latest line an action logged, shown next to its spinner.
+    pub fn progress(&mut self, name: &str, line: &str) {
+        if let Some(bar) = self.bars.get(name) {
+            let short: String = line.chars().take(80).collect();
+            bar.set_message(format!("{name}: {short}"));
+        }
+    }
+
     /// An action finished.
     pub fn finished(&mut self, name: &str) {
         if let Some(bar) = self.bars.remove(name) {
@@ -88,7 +96,7 @@ impl<'a> View<'a> {
                     let n = o.outputs.len();
                     format!("{n} output file{}", if n == 1 { "" } else { "s" })
                 }
-                Status::UpToDate => o.reason.clone(),
+                Status::UpToDate => "skipped: inputs and outputs unchanged".into(),
                 Status::Failed(msg) => msg.lines().next().unwrap_or("").to_string(),
                 Status::DependencyFailed(dep) => format!("not started: dependency {dep} failed"),
                 Status::NotStarted => "not started: an earlier action failed".into(),
