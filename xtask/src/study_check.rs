@@ -3,16 +3,51 @@
 
 use std::path::Path;
 
-/// Checks the YAML study definition at `path`; returns every problem found, each naming the
-/// file (and line where known).
+use cohort::study::StudyDefinition;
+
+/// Checks the YAML study definition at `path` (and the codelists it loads) as
+/// `generate_cohort` would: every problem found, each naming the file, line and key.
 pub fn check_study_definition(path: &Path) -> Result<(), Vec<String>> {
-    let text = std::fs::read_to_string(path)
-        .map_err(|err| vec![format!("{}: cannot read: {err}", path.display())])?;
-    match serde_yaml::from_str::<serde_yaml::Value>(&text) {
-        Ok(_) => Ok(()),
-        Err(err) => Err(vec![match err.location() {
-            Some(loc) => format!("{}:{}:{}: {err}", path.display(), loc.line(), loc.column()),
-            None => format!("{}: {err}", path.display()),
-        }]),
+    let study = StudyDefinition::load(path).map_err(|err| {
+        err.problems
+            .iter()
+            .map(ToString::to_string)
+            .collect::<Vec<_>>()
+    })?;
+    let compiled = study
+        .compile()
+        .map_err(|err| vec![format!("{}: {err}", path.display())])?;
+    if let Some(index_date) = study.index_date {
+        compiled
+            .check_dates(index_date)
+            .map_err(|err| vec![format!("{}: {err}", path.display())])?;
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_study_definition_of_this_repository_is_valid() {
+        let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../analysis/study_definition.yaml");
+        assert_eq!(check_study_definition(&path), Ok(()));
+    }
+
+    #[test]
+    fn problems_name_the_file_and_line() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("study_definition.yaml");
+        std::fs::write(
+            &path,
+            "index_date: 2019-01-01\npopulation:\n  registered_as_of: index_date\nvariables:\n  age:\n    age_as_off: index_date\n",
+        )
+        .unwrap();
+        let problems = check_study_definition(&path).unwrap_err();
+        assert!(!problems.is_empty());
+        let text = problems.join("\n");
+        assert!(text.contains("study_definition.yaml:6"), "{text}");
+        assert!(text.contains("age_as_off"), "{text}");
     }
 }
