@@ -97,7 +97,14 @@ fn run_all_produces_every_output_of_the_original_pipeline_and_then_nothing_rerun
         let rows = csv_rows(&measures.join(format!("input_{date}.csv")));
         assert_eq!(
             rows[0],
-            ["patient_id", "had_pulse_ox", "region", "age", "age_band", "sex"]
+            [
+                "patient_id",
+                "had_pulse_ox",
+                "region",
+                "age",
+                "age_band",
+                "sex"
+            ]
         );
         let ids: Vec<i64> = rows[1..].iter().map(|r| r[0].parse().unwrap()).collect();
         assert!(ids.windows(2).all(|w| w[0] < w[1]), "sorted by patient_id");
@@ -122,7 +129,10 @@ fn run_all_produces_every_output_of_the_original_pipeline_and_then_nothing_rerun
         let flagged = rows[1..].iter().filter(|r| r[1] == "1").count();
         cohort_numerators.insert(date.clone(), flagged);
     }
-    assert!(cohort_sizes.values().all(|n| *n > 5_000), "{cohort_sizes:?}");
+    assert!(
+        cohort_sizes.values().all(|n| *n > 5_000),
+        "{cohort_sizes:?}"
+    );
 
     // generate_measures: per-date and combined files, totals agreeing with the cohorts.
     for id in [
@@ -181,7 +191,10 @@ fn run_all_produces_every_output_of_the_original_pipeline_and_then_nothing_rerun
         "generate_plots",
         "generate_notebook",
     ] {
-        assert!(dir.join(format!("metadata/{action}.log")).is_file(), "{action}");
+        assert!(
+            dir.join(format!("metadata/{action}.log")).is_file(),
+            "{action}"
+        );
     }
 
     // A second run re-runs nothing: every output keeps its modification time.

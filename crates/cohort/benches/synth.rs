@@ -56,9 +56,32 @@ fn main() {
         elapsed.as_secs_f64(),
         rayon::current_num_threads(),
     );
+    println!("peak memory so far: {}", peak_rss());
     if cohort {
+        let started = Instant::now();
+        let tables = cohort::source::load_tables(dir.path()).expect("load tables");
+        println!(
+            "load_tables: {} clinical events in {:.2} s (peak memory so far: {})",
+            tables.clinical_events.height(),
+            started.elapsed().as_secs_f64(),
+            peak_rss()
+        );
+        drop(tables);
         run_cohort(dir.path());
+        println!("peak memory: {}", peak_rss());
     }
+}
+
+/// The process's peak resident memory (`VmHWM`), as Linux reports it.
+fn peak_rss() -> String {
+    std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find(|l| l.starts_with("VmHWM:"))
+                .map(|l| l.trim_start_matches("VmHWM:").trim().to_string())
+        })
+        .unwrap_or_else(|| "unknown".to_string())
 }
 
 /// `generate_cohort` over the generated tables in a copy of the project.
@@ -93,4 +116,12 @@ fn run_cohort(ehr: &std::path::Path) {
         "generate_cohort: 25 monthly cohorts from those tables in {:.2} s",
         started.elapsed().as_secs_f64()
     );
+    // The progress lines show when the first and the last file were written.
+    let log = String::from_utf8_lossy(&log);
+    for line in log
+        .lines()
+        .filter(|l| l.contains(" 1/25 ") || l.contains(" 25/25 "))
+    {
+        println!("  {line}");
+    }
 }

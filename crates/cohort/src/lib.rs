@@ -2,17 +2,17 @@
 //! compile to, the engines that evaluate it over electronic health record tables, the data
 //! sources those tables come from, and dummy data.
 
-pub mod format;
-pub mod interpret;
-pub mod ir;
-pub mod tables;
+pub mod cli;
 pub mod codelist;
 pub mod dates;
 pub mod engine;
+pub mod expectations;
 pub mod expr;
-pub mod study;
+pub mod format;
+pub mod interpret;
+pub mod ir;
 pub mod output;
 pub mod source;
+pub mod study;
 pub mod synth;
-pub mod expectations;
-pub mod cli;
+pub mod tables;

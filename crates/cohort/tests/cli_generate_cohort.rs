@@ -349,3 +349,10 @@ fn usage_errors_are_clear() {
         .map(|mut d| d.any(|e| e.unwrap().file_name().to_string_lossy().ends_with(".tmp")))
         .unwrap_or(false));
 }
+
+#[test]
+fn errors_can_cross_the_image_seam() {
+    fn boxable<E: std::error::Error + Send + Sync + 'static>() {}
+    boxable::<cohort::cli::CohortError>();
+    boxable::<cohort::synth::GenerateEhrError>();
+}

@@ -380,3 +380,45 @@ fn output_dtypes_per_kind() {
     );
     assert_eq!(rows(&df), ["1|0|39|0.0|F|1980-05"]);
 }
+
+#[test]
+fn fixed_iso_dates_and_wrapping_functions_in_windows() {
+    let s = study_with(
+        registered(),
+        "  in_2019:\n    with_these_clinical_events: {codelist: ctv3, between: ['2019-01-01', 2019-12-31], returning: number_of_matches_in_period}\n  this_fy:\n    with_these_clinical_events: {codelist: ctv3, between: [first_day_of_nhs_financial_year(index_date), index_date], returning: number_of_matches_in_period}\n  before_month:\n    with_these_clinical_events: {codelist: ctv3, on_or_before: first_day_of_month(index_date) - 1 day, returning: date, date_format: YYYY-MM-DD}\n",
+    );
+    let t = EhrTables {
+        patients: vec![],
+        practice_registrations: vec![reg(1, "2000-01-01", None, 1, None)],
+        clinical_events: vec![
+            event(1, "2018-12-31", Some("Abc12"), None, None),
+            event(1, "2019-01-01", Some("Abc12"), None, None),
+            event(1, "2019-04-01", Some("Abc12"), None, None),
+            event(1, "2019-12-31", Some("Abc12"), None, None),
+            event(1, "2020-01-10", Some("Abc12"), None, None),
+        ],
+    };
+    let frames = both_dates(
+        &s,
+        &t,
+        &[ymd("2019-03-31"), ymd("2019-04-01"), ymd("2020-01-15")],
+    );
+    assert_eq!(rows(&frames[0]), ["1|3|2|2019-01-01"]);
+    assert_eq!(rows(&frames[1]), ["1|3|1|2019-01-01"]);
+    assert_eq!(rows(&frames[2]), ["1|3|3|2019-12-31"]);
+}
+
+#[test]
+fn empty_tables_give_empty_frames_with_the_output_schema() {
+    let vars = "  n:\n    with_these_clinical_events: {codelist: ctv3, returning: number_of_matches_in_period}\n  band:\n    categorised_as: {a: DEFAULT, b: n > 0}\n  age:\n    age_as_of: index_date\n";
+    for population in [registered(), "satisfying: n > 0 OR age > 1"] {
+        let s = study_with(population, vars);
+        let frames = both_dates(
+            &s,
+            &EhrTables::default(),
+            &[ymd("2020-01-01"), ymd("2020-02-01")],
+        );
+        assert_eq!(frames.len(), 2);
+        assert!(frames.iter().all(|f| f.height() == 0 && f.width() == 4));
+    }
+}

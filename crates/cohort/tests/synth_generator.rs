@@ -79,7 +79,11 @@ fn same_size_and_seed_give_identical_files_whatever_the_thread_count() {
 fn streamed_files_load_back_to_the_in_memory_tables() {
     let config = SynthConfig::new(9_000, 3, pulse_ox());
     let in_memory = frames_to_rows(&generate_tables(9_000, 3, pulse_ox()).unwrap()).unwrap();
-    for format in [OutputFormat::CsvGz, OutputFormat::Parquet, OutputFormat::Arrow] {
+    for format in [
+        OutputFormat::CsvGz,
+        OutputFormat::Parquet,
+        OutputFormat::Arrow,
+    ] {
         let dir = tempfile::tempdir().unwrap();
         let mut calls = Vec::new();
         let summary = write_ehr(&config, dir.path(), format, &mut |done, total| {
@@ -360,4 +364,23 @@ fn the_generate_ehr_command_uses_the_study_codelists_and_logs_progress() {
     .unwrap_err()
     .to_string();
     assert!(e.contains("missing.yaml"), "{e}");
+}
+
+#[test]
+fn a_small_data_set_is_pinned_byte_for_byte() {
+    // Any change to the generator's output for a given size and seed shows up here.
+    let dir = tempfile::tempdir().unwrap();
+    write_ehr(
+        &SynthConfig::new(4, 1, pulse_ox()),
+        dir.path(),
+        OutputFormat::Csv,
+        &mut |_, _| {},
+    )
+    .unwrap();
+    let text = |name: &str| std::fs::read_to_string(dir.path().join(name)).unwrap();
+    insta::assert_snapshot!("patients_4_seed_1", text("patients.csv"));
+    insta::assert_snapshot!("registrations_4_seed_1", text("practice_registrations.csv"));
+    let events = text("clinical_events.csv");
+    let head: Vec<&str> = events.lines().take(40).collect();
+    insta::assert_snapshot!("events_4_seed_1_head", head.join("\n"));
 }

@@ -149,9 +149,10 @@ fn bench(rows: usize, format: &str, runs: usize) {
         bytes += std::fs::metadata(&path).map(|m| m.len()).unwrap_or(0);
     }
     eprintln!(
-        "generated {FILES} x {rows} rows ({format}, {:.0} MB) in {:.1} s",
+        "generated {FILES} x {rows} rows ({format}, {:.0} MB) in {:.1} s; peak memory so far {:.0} MiB",
         bytes as f64 / 1e6,
-        start.elapsed().as_secs_f64()
+        start.elapsed().as_secs_f64(),
+        peak_rss_mib().unwrap_or(f64::NAN),
     );
     let specs = study_measures();
     let opts = Options::new(dir.path());

@@ -448,6 +448,20 @@ mod tests {
     }
 
     #[test]
+    fn csv_with_byte_order_mark_and_crlf() {
+        let data = "\u{feff}x,band\r\n1,a\r\n0,\r\n";
+        let f = read_csv(
+            data.as_bytes(),
+            Path::new("in.csv"),
+            &needs(&["band"], &["x"]),
+        )
+        .unwrap();
+        assert!(!f.categories.contains_key("x"), "x is numeric only");
+        assert_eq!(f.categories["band"].values, ["a", ""]);
+        assert_eq!(f.numbers["x"], [1.0, 0.0]);
+    }
+
+    #[test]
     fn numbers_parse_like_pandas_float64() {
         assert_eq!(parse_number(b"0"), Some(0.0));
         assert_eq!(parse_number(b"17"), Some(17.0));

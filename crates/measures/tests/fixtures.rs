@@ -222,3 +222,54 @@ fn log_snapshot() {
         .replace(&dir.path().display().to_string(), "<dir>");
     insta::assert_snapshot!("log", log);
 }
+
+#[test]
+fn skip_existing_rejects_a_per_date_file_of_another_shape() {
+    let dir = inputs_dir();
+    let stale = dir.path().join("measure_pulse_ox_by_sex_2020-12-01.csv");
+    std::fs::write(
+        &stale,
+        "region,had_pulse_ox,population,value\nLondon,1.0,2,0.5\n",
+    )
+    .unwrap();
+    let mut opts = Options::new(dir.path());
+    opts.skip_existing = true;
+    let err = generate_measures_with(&fixture_specs(), &opts, &mut Vec::new())
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.contains("measure_pulse_ox_by_sex_2020-12-01.csv: its columns are region,had_pulse_ox,population,value but measure 'pulse_ox_by_sex' writes sex,had_pulse_ox,population,value"),
+        "{err}"
+    );
+    assert!(!dir.path().join("measure_pulse_ox_by_sex.csv").exists());
+}
+
+#[test]
+fn columnar_inputs_with_bool_and_int_columns() {
+    use polars::prelude::*;
+    let dir = tempfile::tempdir().unwrap();
+    let mut df = df!(
+        "patient_id" => [1i64, 2, 3, 4],
+        "flag" => [true, false, true, true],
+        "practice" => [Some(10i64), Some(2), None, Some(10)],
+        "ratio" => [0.5f64, 1e-5, 0.5, 2.0],
+    )
+    .unwrap();
+    let file = std::fs::File::create(dir.path().join("input_2021-01-01.parquet")).unwrap();
+    ParquetWriter::new(file).finish(&mut df).unwrap();
+    let specs = vec![
+        MeasureSpec::new("by_practice", "flag", POPULATION).group_by(&["practice"]),
+        MeasureSpec::new("by_ratio", "flag", POPULATION).group_by(&["ratio"]),
+    ];
+    generate_measures_with(&specs, &Options::new(dir.path()), &mut Vec::new()).unwrap();
+    let read = |name: &str| std::fs::read_to_string(dir.path().join(name)).unwrap();
+    // Practice ids are keyed as strings (lexicographic, "10" < "2"), null as "".
+    assert_eq!(
+        read("measure_by_practice_2021-01-01.csv"),
+        "practice,flag,population,value\n,1.0,1,1.0\n10,2.0,2,1.0\n2,0.0,1,0.0\n"
+    );
+    assert_eq!(
+        read("measure_by_ratio_2021-01-01.csv"),
+        "ratio,flag,population,value\n0.5,2.0,2,1.0\n1e-05,0.0,1,0.0\n2.0,1.0,1,1.0\n"
+    );
+}

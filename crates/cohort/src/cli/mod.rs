@@ -268,20 +268,36 @@ fn extract(
     )
     .map_err(io("log"))?;
     let progress = Progress::new(dates.len() as u64, "files");
-    engine::extract(&ir, tables, &dates, &mut |date,
-                                               df|
-     -> Result<(), CohortError> {
-        if let Some(path) = paths.get(&date) {
-            write_frame(&df, path, format)?;
-            progress
-                .step(
-                    format!("{} ({} patients)", file_label(path), df.height()),
-                    log,
-                )
-                .map_err(io("log"))?;
-        }
-        Ok(())
-    })?;
+    // Each date's frame is written on the thread pool as soon as the engine hands it over;
+    // results come back (in completion order) for the log.
+    let (done, results) = std::sync::mpsc::channel();
+    let extracted = rayon::scope(|scope| {
+        engine::extract(
+            &ir,
+            tables,
+            &dates,
+            &mut |date, df| -> Result<(), CohortError> {
+                if let Some(path) = paths.get(&date) {
+                    let path = (*path).clone();
+                    let done = done.clone();
+                    scope.spawn(move |_| {
+                        let result = write_frame(&df, &path, format).map(|()| (path, df.height()));
+                        // The receiver outlives the scope.
+                        let _ = done.send(result);
+                    });
+                }
+                Ok(())
+            },
+        )
+    });
+    drop(done);
+    extracted?;
+    for result in results {
+        let (path, rows) = result?;
+        progress
+            .step(format!("{} ({rows} patients)", file_label(&path)), log)
+            .map_err(io("log"))?;
+    }
     progress.finish(log).map_err(io("log"))?;
     Ok(())
 }

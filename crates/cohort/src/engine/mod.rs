@@ -4,12 +4,16 @@
 //! How: every date expression is evaluated once per index date (sorted ascending); since
 //! date expressions are non-decreasing functions of the index date, each registration or
 //! clinical event counts for a contiguous run of index dates, found by binary search
-//! ([`expand`]). The table rows are paired with those index dates in one pass, and the
-//! per-(patient, index date) values come from one sort / group / unique per variable. The
-//! population's (patient, index date) pairs are the base frame; every variable is joined onto
-//! it (missing → default) or computed on it as a column expression (age, sex, date of
-//! birth, death, `categorised_as`, `satisfying`). One final sort by (index date, patient)
-//! gives each date's rows, handed to the sink date by date.
+//! ([`DateSeries`]). Each table is read once: registrations are grouped by patient and each
+//! (patient, index date) pair is decided in that pass (registered or not; which practice);
+//! clinical events are filtered to the codelist once (polars semi join), paired with their
+//! index dates, and reduced per (patient, index date) with one polars sort/unique or
+//! group-by. The population's (patient, index date) pairs, in (patient, date) order, are the
+//! base frame: every other variable's sparse values are scattered onto its rows (missing →
+//! default), patient attributes are gathered onto it, and age, date of birth, death,
+//! `categorised_as` and `satisfying` are polars column expressions over it. Finally the rows
+//! are bucketed by index date (keeping patient order) and handed to the sink date by date.
+//! [`extract_in_passes`] bounds memory by running the dates in groups.
 
 mod expand;
 mod expr;
@@ -83,6 +87,14 @@ fn one_pass<E: From<ExtractError>>(
         days: dates.iter().map(|d| date_to_days(*d)).collect(),
     };
     let all = run.evaluate().map_err(E::from)?;
+    // `all` is in (patient, index date) order: a stable sort by index date keeps patient
+    // order within each date, and each date's rows are then one slice.
+    let all = all
+        .sort(
+            [IDX],
+            SortMultipleOptions::default().with_maintain_order(true),
+        )
+        .map_err(|e| E::from(ExtractError::from(e)))?;
     let idx: Vec<u32> = all
         .column(IDX)
         .and_then(|c| c.u32().map(|ca| ca.into_no_null_iter().collect()))
@@ -219,21 +231,35 @@ impl Run<'_> {
                 (p, s, e, self.series(a)?, self.series(b)?)
             }
         };
-        // start <= a_i  and  (end null or end > b_i)
-        let (rows, idx) = expand::expand(pids.len(), |r| match (pids[r], starts[r]) {
-            (Some(_), Some(start)) => (a.first_ge(start), ends[r].map_or(k, |e| b.first_ge(e))),
-            _ => (0, 0),
-        });
-        let pid_col: Vec<Option<i64>> = rows.iter().map(|&r| pids[r as usize]).collect();
-        let df = DataFrame::new_infer_height(vec![
-            Column::new(PID.into(), pid_col),
-            Column::new(IDX.into(), idx),
-        ])?;
-        Ok(df
-            .lazy()
-            .unique(None, UniqueKeepStrategy::Any)
-            .with_column(lit(true).alias(VALUE))
-            .collect()?)
+        // start <= a_i  and  (end null or end > b_i); rows grouped by patient so each
+        // (patient, index date) pair is emitted once, in (patient, index date) order.
+        let mut order: Vec<usize> = (0..pids.len())
+            .filter(|&r| pids[r].is_some() && starts[r].is_some())
+            .collect();
+        order.sort_by_key(|&r| pids[r]);
+        let (mut out_pid, mut out_idx) = (Vec::new(), Vec::new());
+        let mut covered = vec![false; k];
+        for group in order.chunk_by(|&x, &y| pids[x] == pids[y]) {
+            covered.iter_mut().for_each(|c| *c = false);
+            for &r in group {
+                let lo = starts[r].map_or(k, |start| a.first_ge(start));
+                let hi = ends[r].map_or(k, |e| b.first_ge(e));
+                for c in covered.iter_mut().take(hi).skip(lo) {
+                    *c = true;
+                }
+            }
+            let pid = pids[group[0]].unwrap_or_default();
+            for (i, _) in covered.iter().enumerate().filter(|(_, c)| **c) {
+                out_pid.push(pid);
+                out_idx.push(i as u32);
+            }
+        }
+        let n = out_pid.len();
+        Ok(DataFrame::new_infer_height(vec![
+            Column::new(PID.into(), out_pid),
+            Column::new(IDX.into(), out_idx),
+            Column::new(VALUE.into(), vec![true; n]),
+        ])?)
     }
 
     fn practice(
@@ -244,47 +270,65 @@ impl Run<'_> {
         let regs = &self.tables.practice_registrations;
         let ds = self.series(date)?;
         let k = self.k();
+        let pids = i64_values(regs, names::PATIENT_ID)?;
         let starts = date_values(regs, names::START_DATE)?;
         let ends = date_values(regs, names::END_DATE)?;
-        let (rows, idx) = expand::expand(starts.len(), |r| match starts[r] {
-            Some(start) => (ds.first_ge(start), ends[r].map_or(k, |e| ds.first_ge(e))),
-            None => (0, 0),
+        let practices = i64_values(regs, names::PRACTICE_PSEUDO_ID)?;
+        // Per patient, registrations in priority order: latest start, latest end (null =
+        // latest), lowest practice id; each index date takes the first active one.
+        let end_key = |r: usize| ends[r].unwrap_or(i32::MAX);
+        let mut order: Vec<usize> = (0..pids.len())
+            .filter(|&r| pids[r].is_some() && starts[r].is_some())
+            .collect();
+        order.sort_by(|&x, &y| {
+            pids[x]
+                .cmp(&pids[y])
+                .then(starts[y].cmp(&starts[x]))
+                .then(end_key(y).cmp(&end_key(x)))
+                .then(
+                    practices[x]
+                        .unwrap_or(i64::MAX)
+                        .cmp(&practices[y].unwrap_or(i64::MAX)),
+                )
         });
-        let df = pairs_frame(regs, rows, idx)?;
-        let value = match returning {
-            PracticeReturning::Nuts1RegionName => col(names::PRACTICE_NUTS1_REGION_NAME)
-                .cast(DataType::String)
-                .fill_null(lit("")),
-            PracticeReturning::StpCode => col(names::PRACTICE_STP)
-                .cast(DataType::String)
-                .fill_null(lit("")),
-            PracticeReturning::PseudoId => col(names::PRACTICE_PSEUDO_ID)
-                .cast(DataType::Int64)
-                .fill_null(lit(0i64)),
+        let (mut out_pid, mut out_idx, mut out_row) = (Vec::new(), Vec::new(), Vec::new());
+        let mut chosen: Vec<Option<usize>> = vec![None; k];
+        for group in order.chunk_by(|&x, &y| pids[x] == pids[y]) {
+            chosen.iter_mut().for_each(|c| *c = None);
+            for &r in group {
+                let lo = starts[r].map_or(k, |start| ds.first_ge(start));
+                let hi = ends[r].map_or(k, |e| ds.first_ge(e));
+                for c in chosen.iter_mut().take(hi).skip(lo) {
+                    c.get_or_insert(r);
+                }
+            }
+            let pid = pids[group[0]].unwrap_or_default();
+            for (i, c) in chosen.iter().enumerate() {
+                if let Some(r) = c {
+                    out_pid.push(pid);
+                    out_idx.push(i as u32);
+                    out_row.push(*r as IdxSize);
+                }
+            }
+        }
+        let (column, dtype) = match returning {
+            PracticeReturning::Nuts1RegionName => {
+                (names::PRACTICE_NUTS1_REGION_NAME, DataType::String)
+            }
+            PracticeReturning::StpCode => (names::PRACTICE_STP, DataType::String),
+            PracticeReturning::PseudoId => (names::PRACTICE_PSEUDO_ID, DataType::Int64),
         };
-        Ok(df
-            .lazy()
-            .with_column(
-                col(names::END_DATE)
-                    .cast(DataType::Date)
-                    .cast(DataType::Int32)
-                    .fill_null(lit(i32::MAX))
-                    .alias("#end_key"),
-            )
-            .sort(
-                [
-                    PID,
-                    IDX,
-                    names::START_DATE,
-                    "#end_key",
-                    names::PRACTICE_PSEUDO_ID,
-                ],
-                SortMultipleOptions::default()
-                    .with_order_descending_multi([false, false, true, true, false]),
-            )
-            .unique_stable(Some(cols([PID, IDX])), UniqueKeepStrategy::First)
-            .select([col(PID), col(IDX), value.alias(VALUE)])
-            .collect()?)
+        let rows = IdxCa::from_vec("rows".into(), out_row);
+        let value = regs
+            .column(column)?
+            .cast(&dtype)?
+            .take(&rows)?
+            .with_name(VALUE.into());
+        Ok(DataFrame::new_infer_height(vec![
+            Column::new(PID.into(), out_pid),
+            Column::new(IDX.into(), out_idx),
+            value,
+        ])?)
     }
 
     fn events(
@@ -415,7 +459,8 @@ impl Run<'_> {
     fn evaluate(&self) -> Result<DataFrame, ExtractError> {
         let study = self.study;
         let k = self.k();
-        // The base: the population's candidate (patient, index date) pairs.
+        // The base: the population's candidate (patient, index date) pairs, sorted by
+        // patient then index date. Every variable becomes a column aligned with it.
         let base = match &study.population_variable().query {
             Query::Registered(r) => self.registered(r)?.select([PID, IDX])?,
             _ => {
@@ -432,53 +477,88 @@ impl Run<'_> {
                 ])?
             }
         };
+        let base_pid: Vec<i64> = i64_values(&base, PID)?.into_iter().flatten().collect();
+        let base_idx: Vec<u32> = base.column(IDX)?.u32()?.into_no_null_iter().collect();
+        let n = base_pid.len();
+        // The base row of (patient, index date), if any.
+        let locate = |pid: i64, idx: u32| -> Option<usize> {
+            let mut r = base_pid.partition_point(|&p| p < pid);
+            while r < n && base_pid[r] == pid {
+                match base_idx[r].cmp(&idx) {
+                    std::cmp::Ordering::Equal => return Some(r),
+                    std::cmp::Ordering::Greater => return None,
+                    std::cmp::Ordering::Less => r += 1,
+                }
+            }
+            None
+        };
+        let mut wide = base;
+
+        // Patient attributes, gathered onto the base rows (first `patients` row per id).
+        let patients = &self.tables.patients;
+        let p_ids = i64_values(patients, PID)?;
+        let mut p_order: Vec<usize> = (0..p_ids.len()).filter(|&r| p_ids[r].is_some()).collect();
+        p_order.sort_by_key(|&r| p_ids[r]);
+        p_order.dedup_by_key(|r| p_ids[*r]);
+        let sorted_ids: Vec<i64> = p_order.iter().filter_map(|&r| p_ids[r]).collect();
+        let mut last: Option<(i64, Option<IdxSize>)> = None;
+        let gather_rows: Vec<Option<IdxSize>> = base_pid
+            .iter()
+            .map(|&pid| match last {
+                Some((p, row)) if p == pid => row,
+                _ => {
+                    let row = sorted_ids
+                        .binary_search(&pid)
+                        .ok()
+                        .map(|j| p_order[j] as IdxSize);
+                    last = Some((pid, row));
+                    row
+                }
+            })
+            .collect();
+        let gather: IdxCa = gather_rows.iter().copied().collect();
+        // Date of birth as yyyymmdd, per base row (for ages).
+        let dob_keys: Vec<Option<i32>> = {
+            let dobs = date_values(patients, names::DATE_OF_BIRTH)?;
+            gather_rows
+                .iter()
+                .map(|r| dobs[(*r)? as usize].and_then(days_to_key))
+                .collect()
+        };
+        for (source, target, dtype) in [
+            (names::DATE_OF_BIRTH, "#dob", DataType::Date),
+            (names::SEX, "#sex", DataType::String),
+            (names::DATE_OF_DEATH, "#dod", DataType::Date),
+        ] {
+            let c = patients
+                .column(source)?
+                .cast(&dtype)?
+                .take(&gather)?
+                .with_name(target.into());
+            wide.with_column(c)?;
+        }
 
         // Per-index-date date columns used by column-expression variables.
-        let mut date_cols: Vec<Column> =
-            vec![Column::new(IDX.into(), (0..k as u32).collect::<Vec<_>>())];
-        let mut date_col = |name: String, s: &DateSeries| -> PolarsResult<String> {
-            date_cols.push(
-                Series::new(name.as_str().into(), s.0.clone())
-                    .cast(&DataType::Date)?
-                    .into(),
-            );
-            Ok(name)
-        };
         let mut var_date_cols: HashMap<usize, (Option<String>, Option<String>)> = HashMap::new();
+        let date_column = |wide: &mut DataFrame, name: String, s: &DateSeries| {
+            let values: Vec<i32> = base_idx.iter().map(|&i| s.0[i as usize]).collect();
+            wide.with_column(Column::from(
+                Series::new(name.as_str().into(), values).cast(&DataType::Date)?,
+            ))?;
+            Ok::<String, PolarsError>(name)
+        };
         for (i, v) in study.variables.iter().enumerate() {
-            match &v.query {
-                Query::Age { date } => {
-                    let n = date_col(format!("#v{i}_d"), &self.series(date)?)?;
-                    var_date_cols.insert(i, (Some(n), None));
-                }
-                Query::Died { window, .. } => {
-                    let (lo, hi) = self.window_series(window)?;
-                    let lo = lo.map(|s| date_col(format!("#v{i}_lo"), &s)).transpose()?;
-                    let hi = hi.map(|s| date_col(format!("#v{i}_hi"), &s)).transpose()?;
-                    var_date_cols.insert(i, (lo, hi));
-                }
-                _ => {}
+            if let Query::Died { window, .. } = &v.query {
+                let (lo, hi) = self.window_series(window)?;
+                let lo = lo
+                    .map(|s| date_column(&mut wide, format!("#v{i}_lo"), &s))
+                    .transpose()?;
+                let hi = hi
+                    .map(|s| date_column(&mut wide, format!("#v{i}_hi"), &s))
+                    .transpose()?;
+                var_date_cols.insert(i, (lo, hi));
             }
         }
-        let dates_frame = DataFrame::new_infer_height(date_cols)?;
-
-        let patients = self
-            .tables
-            .patients
-            .clone()
-            .lazy()
-            .select([
-                col(PID).cast(DataType::Int64),
-                col(names::DATE_OF_BIRTH).cast(DataType::Date).alias("#dob"),
-                col(names::SEX).cast(DataType::String).alias("#sex"),
-                col(names::DATE_OF_DEATH).cast(DataType::Date).alias("#dod"),
-            ])
-            .unique_stable(Some(cols([PID])), UniqueKeepStrategy::First);
-
-        let mut wide = base
-            .lazy()
-            .left_join(patients, col(PID), col(PID))
-            .left_join(dates_frame.lazy(), col(IDX), col(IDX));
 
         let types: HashMap<&str, ExprType> = study
             .variables
@@ -492,7 +572,7 @@ impl Run<'_> {
         for (i, v) in study.variables.iter().enumerate() {
             let name = v.name.as_str();
             if i == study.population && base_is_population {
-                wide = wide.with_column(lit(true).alias(name));
+                wide.with_column(Column::new(name.into(), vec![true; n]))?;
                 continue;
             }
             let default = expr::value_lit(&v.kind.default_value());
@@ -509,36 +589,112 @@ impl Run<'_> {
                 _ => None,
             };
             if let Some(frame) = sparse {
-                let frame = frame
-                    .lazy()
-                    .select([col(PID), col(IDX), col(VALUE).alias(name)]);
+                // Scatter the sparse (patient, index date, value) rows onto the base rows.
+                let pids = i64_values(&frame, PID)?;
+                let idx = frame.column(IDX)?.cast(&DataType::UInt32)?;
+                let idx = idx.u32()?;
+                let mut map: Vec<Option<IdxSize>> = vec![None; n];
+                let keys: Vec<Option<(i64, u32)>> = pids
+                    .iter()
+                    .zip(idx.iter())
+                    .map(|(p, i)| Some(((*p)?, i?)))
+                    .collect();
+                if keys.is_sorted() && !keys.first().is_some_and(Option::is_none) {
+                    // Sorted like the base (registrations, practices): one linear merge.
+                    let mut r = 0;
+                    for (j, key) in keys.iter().enumerate() {
+                        let Some(key) = key else { continue };
+                        while r < n && (base_pid[r], base_idx[r]) < *key {
+                            r += 1;
+                        }
+                        if r < n && (base_pid[r], base_idx[r]) == *key {
+                            map[r] = Some(j as IdxSize);
+                        }
+                    }
+                } else {
+                    for (j, key) in keys.iter().enumerate() {
+                        if let Some(r) = key.and_then(|(p, i)| locate(p, i)) {
+                            map[r] = Some(j as IdxSize);
+                        }
+                    }
+                }
+                let map: IdxCa = map.into_iter().collect();
+                let values = frame.column(VALUE)?.take(&map)?.with_name(name.into());
+                wide.with_column(values)?;
                 wide = wide
-                    .join(
-                        frame,
-                        [col(PID), col(IDX)],
-                        [col(PID), col(IDX)],
-                        JoinArgs::new(JoinType::Left),
-                    )
+                    .lazy()
                     .with_column(col(name).fill_null(default).cast(kind_dtype(v.kind)))
-                    // Materialise each step: keeps query plans shallow (deep plans of many
-                    // joins overflow the stack in debug builds) at no extra cost.
-                    .collect()?
-                    .lazy();
+                    .collect()?;
                 continue;
             }
-            let column = match &v.query {
-                Query::Age { .. } => {
-                    let d = col(var_date_cols[&i].0.clone().unwrap_or_default().as_str());
-                    let b = col("#dob");
-                    let md = |e: Expr| {
-                        e.clone().dt().month().cast(DataType::Int32) * lit(100i32)
-                            + e.dt().day().cast(DataType::Int32)
-                    };
-                    (d.clone().dt().year().cast(DataType::Int64)
-                        - b.clone().dt().year().cast(DataType::Int64)
-                        - when(md(b).gt(md(d))).then(lit(1i64)).otherwise(lit(0i64)))
-                    .fill_null(lit(0i64))
+            match &v.query {
+                Query::Age { date } => {
+                    // Completed years: floor((yyyymmdd(date) - yyyymmdd(dob)) / 10000).
+                    let keys: Vec<i32> = self
+                        .series(date)?
+                        .0
+                        .iter()
+                        .map(|&d| days_to_key(d).unwrap_or(0))
+                        .collect();
+                    let ages: Vec<i64> = base_idx
+                        .iter()
+                        .zip(&dob_keys)
+                        .map(|(&i, b)| {
+                            b.map_or(0, |b| {
+                                (i64::from(keys[i as usize]) - i64::from(b)).div_euclid(10000)
+                            })
+                        })
+                        .collect();
+                    wide.with_column(Column::new(name.into(), ages))?;
+                    continue;
                 }
+                Query::Categorised { cases, default } => {
+                    // The position of the first true case (cases.len() = DEFAULT), then the
+                    // labels: cheaper than a chain of string-valued when/then.
+                    let mut position = lit(cases.len() as u32);
+                    for (j, (_, e)) in cases.iter().enumerate().rev() {
+                        position = when(expr::truthy(expr::translate(e, &var_type)))
+                            .then(lit(j as u32))
+                            .otherwise(position);
+                    }
+                    let positions = wide
+                        .clone()
+                        .lazy()
+                        .select([position.cast(DataType::UInt32).alias("#case")])
+                        .collect()?;
+                    let positions = positions.column("#case")?.u32()?;
+                    let label = |p: Option<u32>| {
+                        p.and_then(|p| cases.get(p as usize))
+                            .map_or(default, |(label, _)| label)
+                    };
+                    let column = match v.kind {
+                        Kind::Int => Column::new(
+                            name.into(),
+                            positions
+                                .iter()
+                                .map(|p| match label(p) {
+                                    crate::expr::Value::Int(i) => *i,
+                                    _ => 0,
+                                })
+                                .collect::<Vec<i64>>(),
+                        ),
+                        _ => Column::new(
+                            name.into(),
+                            positions
+                                .iter()
+                                .map(|p| match label(p) {
+                                    crate::expr::Value::Str(s) => s.as_str(),
+                                    _ => "",
+                                })
+                                .collect::<Vec<&str>>(),
+                        ),
+                    };
+                    wide.with_column(column)?;
+                    continue;
+                }
+                _ => {}
+            }
+            let column = match &v.query {
                 Query::Sex => col("#sex").fill_null(lit("")),
                 Query::DateOfBirth { format } => col("#dob")
                     .dt()
@@ -563,34 +719,19 @@ impl Run<'_> {
                             .otherwise(lit("")),
                     }
                 }
-                Query::Categorised { cases, default } => {
-                    let mut chain: Option<ChainedThen> = None;
-                    let mut single: Option<Then> = None;
-                    for (label, e) in cases {
-                        let cond = expr::truthy(expr::translate(e, &var_type));
-                        let value = expr::value_lit(label);
-                        match (single.take(), chain.take()) {
-                            (None, None) => single = Some(when(cond).then(value)),
-                            (Some(t), None) => chain = Some(t.when(cond).then(value)),
-                            (_, Some(c)) => chain = Some(c.when(cond).then(value)),
-                        }
-                    }
-                    let d = expr::value_lit(default);
-                    match (single, chain) {
-                        (_, Some(c)) => c.otherwise(d),
-                        (Some(t), None) => t.otherwise(d),
-                        (None, None) => d,
-                    }
-                }
                 Query::Satisfying(e) => expr::truthy(expr::translate(e, &var_type)),
-                Query::Registered(_) | Query::Practice { .. } | Query::Events { .. } => {
-                    unreachable!("handled as sparse frames above")
+                Query::Registered(_)
+                | Query::Practice { .. }
+                | Query::Events { .. }
+                | Query::Age { .. }
+                | Query::Categorised { .. } => {
+                    unreachable!("handled above")
                 }
             };
             wide = wide
+                .lazy()
                 .with_column(column.cast(kind_dtype(v.kind)).alias(name))
-                .collect()?
-                .lazy();
+                .collect()?;
         }
 
         let pop = study.population_variable();
@@ -598,16 +739,22 @@ impl Run<'_> {
         for v in study.output_variables() {
             select.push(col(v.name.as_str()).cast(kind_dtype(v.kind)));
         }
-        let out = wide
+        Ok(wide
+            .lazy()
             .filter(expr::truthy((
                 col(pop.name.as_str()),
                 kind_expr_type(pop.kind),
             )))
             .select(select)
-            .sort([IDX, PID], SortMultipleOptions::default())
-            .collect()?;
-        Ok(out)
+            .collect()?)
     }
+}
+
+/// A date (days since 1970-01-01) as the integer yyyymmdd.
+fn days_to_key(days: i32) -> Option<i32> {
+    use chrono::Datelike;
+    let d = crate::tables::days_to_date(days)?;
+    Some(d.year() * 10000 + d.month() as i32 * 100 + d.day() as i32)
 }
 
 /// Parallel columns: patient ids, start days, end days (`None` = open).

@@ -183,20 +183,51 @@ fn push_empty(buf: &mut Vec<u8>, single: bool) {
     }
 }
 
+/// Plain decimal, without going through `fmt` (this is the writer's hot path).
 fn push_int(buf: &mut Vec<u8>, v: i64) {
-    use std::io::Write as _;
-    // Writing to a Vec cannot fail.
-    let _ = write!(buf, "{v}");
+    let mut digits = [0u8; 20];
+    let mut n = v.unsigned_abs();
+    let mut i = digits.len();
+    loop {
+        i -= 1;
+        digits[i] = b'0' + (n % 10) as u8;
+        n /= 10;
+        if n == 0 {
+            break;
+        }
+    }
+    if v < 0 {
+        buf.push(b'-');
+    }
+    buf.extend_from_slice(&digits[i..]);
 }
 
 /// `YYYY-MM-DD` of a day count since 1970-01-01.
 fn push_date(buf: &mut Vec<u8>, days: i32) {
     use chrono::Datelike;
-    use std::io::Write as _;
-    let _ = match chrono::NaiveDate::from_num_days_from_ce_opt(days + EPOCH_DAYS_FROM_CE) {
-        Some(d) => write!(buf, "{:04}-{:02}-{:02}", d.year(), d.month(), d.day()),
-        None => write!(buf, "{days}"),
-    };
+    match chrono::NaiveDate::from_num_days_from_ce_opt(days + EPOCH_DAYS_FROM_CE) {
+        Some(d) if (0..=9999).contains(&d.year()) => {
+            let y = d.year() as u32;
+            let (m, day) = (d.month(), d.day());
+            buf.extend_from_slice(&[
+                b'0' + (y / 1000) as u8,
+                b'0' + (y / 100 % 10) as u8,
+                b'0' + (y / 10 % 10) as u8,
+                b'0' + (y % 10) as u8,
+                b'-',
+                b'0' + (m / 10) as u8,
+                b'0' + (m % 10) as u8,
+                b'-',
+                b'0' + (day / 10) as u8,
+                b'0' + (day % 10) as u8,
+            ]);
+        }
+        Some(d) => {
+            use std::io::Write as _;
+            let _ = write!(buf, "{}", d.format("%Y-%m-%d"));
+        }
+        None => push_int(buf, i64::from(days)),
+    }
 }
 
 /// Days from 0001-01-01 (day 1 of the common era) to 1970-01-01.
@@ -218,5 +249,30 @@ fn push_str_field(buf: &mut Vec<u8>, s: &str, single: bool) {
         buf.push(b'"');
     } else {
         buf.extend_from_slice(s.as_bytes());
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ints_and_dates_match_their_display_forms() {
+        for v in [0i64, 7, -7, 10, 1234567890, i64::MIN, i64::MAX] {
+            let mut buf = Vec::new();
+            push_int(&mut buf, v);
+            assert_eq!(String::from_utf8(buf).unwrap(), v.to_string());
+        }
+        for (days, want) in [
+            (0, "1970-01-01"),
+            (-1, "1969-12-31"),
+            (18_321, "2020-02-29"),
+            (-719_162, "0001-01-01"),
+            (2_932_896, "9999-12-31"),
+        ] {
+            let mut buf = Vec::new();
+            push_date(&mut buf, days);
+            assert_eq!(String::from_utf8(buf).unwrap(), want);
+        }
     }
 }

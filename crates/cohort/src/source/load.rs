@@ -189,10 +189,14 @@ fn coerce(
     let nullable = NULLABLE.contains(&name);
     let converted: Series = match (series.dtype(), target) {
         (DataType::String, DataType::String) => {
-            // In text files an empty field is null.
+            // An empty text is null (copy the column only when it has one).
             let ca = series.str().map_err(|e| ctx.read(e))?;
-            let out: StringChunked = ca.iter().map(|v| v.filter(|s| !s.is_empty())).collect();
-            out.with_name(name.into()).into_series()
+            if ca.iter().any(|v| v == Some("")) {
+                let out: StringChunked = ca.iter().map(|v| v.filter(|s| !s.is_empty())).collect();
+                out.with_name(name.into()).into_series()
+            } else {
+                series.clone()
+            }
         }
         (DataType::String, _) => parse_text(ctx, series, name, target)?,
         (found, _) if found == target => series.clone(),
