@@ -1,10 +1,12 @@
 //! Benchmark of the two cohort engines on the project's study over the synthetic EHR for the
 //! study's 25 monthly index dates (2019-01-01 … 2021-01-01).
 //!
-//! `cargo bench -p cohort --bench engine [-- PATIENTS [INTERPRETER_PATIENTS]]`
-//! (defaults 1,000,000 and 20,000). The polars engine runs all 25 dates in one pass over
-//! PATIENTS; the reference interpreter runs date by date over the first
-//! INTERPRETER_PATIENTS-patient data set (0 skips it), and both are checked to agree there.
+//! `cargo bench -p cohort --bench engine [-- PATIENTS [INTERPRETER_PATIENTS] [--tables DIR]]`
+//! (defaults 1,000,000 and 20,000). The polars engine runs all 25 dates over PATIENTS (or
+//! over the tables of folder DIR, e.g. Parquet written by `xtask generate-ehr`), in passes of
+//! the size `engine::extract` chooses, then again in one pass; the reference interpreter runs
+//! date by date over the first INTERPRETER_PATIENTS-patient data set (0 skips it), and both
+//! are checked to agree there.
 
 use std::path::Path;
 use std::time::Instant;
@@ -21,10 +23,13 @@ fn index_dates() -> Vec<NaiveDate> {
 }
 
 fn main() {
-    let args: Vec<usize> = std::env::args()
-        .skip(1)
-        .filter_map(|a| a.parse().ok())
-        .collect();
+    let raw: Vec<String> = std::env::args().skip(1).collect();
+    let tables_dir = raw
+        .iter()
+        .position(|a| a == "--tables")
+        .and_then(|i| raw.get(i + 1))
+        .cloned();
+    let args: Vec<usize> = raw.iter().filter_map(|a| a.parse().ok()).collect();
     let patients = args.first().copied().unwrap_or(1_000_000);
     let interp_patients = args.get(1).copied().unwrap_or(20_000);
 
@@ -47,21 +52,40 @@ fn main() {
         frames
     };
 
-    let frames = generate(patients);
-    let started = Instant::now();
-    let mut rows = 0usize;
-    engine::extract(&study, &frames, &dates, &mut |_, df| {
-        rows += df.height();
-        Ok::<(), interpret::ExtractError>(())
-    })
-    .expect("engine");
-    let secs = started.elapsed().as_secs_f64();
-    println!(
-        "engine: {patients} patients x {} index dates in one pass: {rows} output rows in {secs:.2} s \
-         ({:.2} s per date)",
-        dates.len(),
-        secs / dates.len() as f64
-    );
+    let frames = match &tables_dir {
+        Some(dir) => {
+            let started = Instant::now();
+            let frames = source::load_tables(Path::new(dir)).unwrap_or_else(|e| panic!("{e}"));
+            println!(
+                "loaded {dir}: {} patients, {} registrations, {} clinical events in {:.2} s",
+                frames.patients.height(),
+                frames.practice_registrations.height(),
+                frames.clinical_events.height(),
+                started.elapsed().as_secs_f64()
+            );
+            frames
+        }
+        None => generate(patients),
+    };
+    let patients = frames.patients.height();
+    let auto = engine::auto_dates_per_pass(patients, dates.len());
+    for per_pass in [auto, dates.len()] {
+        let started = Instant::now();
+        let mut rows = 0usize;
+        engine::extract_in_passes(&study, &frames, &dates, per_pass, &mut |_, df| {
+            rows += df.height();
+            Ok::<(), interpret::ExtractError>(())
+        })
+        .expect("engine");
+        let secs = started.elapsed().as_secs_f64();
+        println!(
+            "engine: {patients} patients x {} index dates, {per_pass} per pass: {rows} output \
+             rows in {secs:.2} s ({:.2} s per date)",
+            dates.len(),
+            secs / dates.len() as f64
+        );
+    }
+    drop(frames);
 
     if interp_patients == 0 {
         return;

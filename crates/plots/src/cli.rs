@@ -82,21 +82,24 @@ pub fn generate_plots(
     let measures_dir = project_dir.join(&args.measures_dir);
     let output_dir = project_dir.join(&args.output_dir);
 
-    let mut figures = Vec::new();
-    for breakdown in Breakdown::ALL {
-        let chart = breakdown.load(&measures_dir)?;
-        let jpeg = render_jpeg(
-            &chart.data,
-            breakdown.quantity(),
-            ChartText {
-                title: breakdown.figure_title(),
-                y_label: breakdown.y_label(),
-                legend_title: breakdown.group_label(),
-            },
-        )?;
-        let (shown, redacted) = chart.data.counts();
-        figures.push((breakdown, jpeg, chart.data.series.len(), shown, redacted));
-    }
+    // The four figures are read, drawn and encoded in parallel; nothing is written unless all
+    // succeed, and the first failure (in figure order) is the one reported.
+    let figures = std::thread::scope(|scope| {
+        let handles: Vec<_> = Breakdown::ALL
+            .into_iter()
+            .map(|breakdown| {
+                let measures_dir = &measures_dir;
+                scope.spawn(move || draw_figure(breakdown, measures_dir))
+            })
+            .collect();
+        handles
+            .into_iter()
+            .map(|h| {
+                h.join()
+                    .unwrap_or_else(|panic| std::panic::resume_unwind(panic))
+            })
+            .collect::<Result<Vec<_>, _>>()
+    })?;
 
     std::fs::create_dir_all(&output_dir).map_err(|source| PlotsError::Write {
         path: output_dir.clone(),
@@ -113,6 +116,25 @@ pub fn generate_plots(
         );
     }
     Ok(())
+}
+
+/// One drawn figure: its breakdown, the JPEG, and (series, points drawn, points redacted).
+type Figure = (Breakdown, Vec<u8>, usize, usize, usize);
+
+/// Reads `breakdown`'s measure file from `measures_dir` and draws its JPEG.
+fn draw_figure(breakdown: Breakdown, measures_dir: &Path) -> Result<Figure, PlotsError> {
+    let chart = breakdown.load(measures_dir)?;
+    let jpeg = render_jpeg(
+        &chart.data,
+        breakdown.quantity(),
+        ChartText {
+            title: breakdown.figure_title(),
+            y_label: breakdown.y_label(),
+            legend_title: breakdown.group_label(),
+        },
+    )?;
+    let (shown, redacted) = chart.data.counts();
+    Ok((breakdown, jpeg, chart.data.series.len(), shown, redacted))
 }
 
 /// Writes `bytes` to a temporary file beside `path`, then renames it to `path`.

@@ -11,13 +11,18 @@
 //! group-by. The population's (patient, index date) pairs, in (patient, date) order, are the
 //! base frame: every other variable's sparse values are scattered onto its rows (missing →
 //! default), patient attributes are gathered onto it, and age, date of birth, death,
-//! `categorised_as` and `satisfying` are polars column expressions over it. Finally the rows
-//! are bucketed by index date (keeping patient order) and handed to the sink date by date.
-//! [`extract_in_passes`] bounds memory by running the dates in groups.
+//! `categorised_as` and `satisfying` are polars column expressions over it. The base is put
+//! in (index date, patient) order up front (a counting sort, applied to every gathered
+//! column), so each date's rows are one slice of the result, handed to the sink date by date.
+//! [`extract`] runs the dates in passes of [`auto_dates_per_pass`] dates (about
+//! [`ROWS_PER_PASS`] rows each) to bound memory; what depends only on the tables (codelist
+//! matches, registrations in patient and priority order, the patient index) is computed once
+//! and shared by the passes.
 
 mod expand;
 mod expr;
 
+use std::cell::{OnceCell, RefCell};
 use std::collections::HashMap;
 
 use chrono::NaiveDate;
@@ -35,6 +40,7 @@ pub use expand::DateSeries;
 const IDX: &str = "#idx";
 const PID: &str = names::PATIENT_ID;
 const VALUE: &str = "#value";
+const ROW: &str = "#row";
 
 /// Evaluates `study` over `tables` for every date of `index_dates` (duplicates ignored) in
 /// one pass, then calls `sink(date, frame)` for each date in ascending order.
@@ -50,7 +56,22 @@ pub fn extract<E: From<ExtractError>>(
     index_dates: &[NaiveDate],
     sink: &mut dyn FnMut(NaiveDate, DataFrame) -> Result<(), E>,
 ) -> Result<(), E> {
-    extract_in_passes(study, tables, index_dates, usize::MAX, sink)
+    let per_pass = auto_dates_per_pass(tables.patients.height(), index_dates.len());
+    extract_in_passes(study, tables, index_dates, per_pass, sink)
+}
+
+/// Rows (patient × index date pairs) a pass aims at: bounds the memory of a pass to a few
+/// hundred megabytes whatever the number of patients.
+pub const ROWS_PER_PASS: usize = 2_500_000;
+
+/// How many of `n_dates` index dates [`extract`] evaluates per pass over tables of
+/// `n_patients` patients: as many as keep a pass near [`ROWS_PER_PASS`] rows, balanced so
+/// that the passes have about the same size.
+pub fn auto_dates_per_pass(n_patients: usize, n_dates: usize) -> usize {
+    let n_dates = n_dates.max(1);
+    let fit = (ROWS_PER_PASS / n_patients.max(1)).clamp(1, n_dates);
+    let passes = n_dates.div_ceil(fit);
+    n_dates.div_ceil(passes)
 }
 
 /// [`extract`] with at most `dates_per_pass` index dates per pass over the tables (ascending
@@ -69,8 +90,9 @@ pub fn extract_in_passes<E: From<ExtractError>>(
     for d in &dates {
         study.check_dates(*d).map_err(ExtractError::from)?;
     }
+    let cache = Cache::default();
     for chunk in dates.chunks(dates_per_pass.max(1)) {
-        one_pass(study, tables, chunk, sink)?;
+        one_pass(study, tables, &cache, chunk, sink)?;
     }
     Ok(())
 }
@@ -78,23 +100,18 @@ pub fn extract_in_passes<E: From<ExtractError>>(
 fn one_pass<E: From<ExtractError>>(
     study: &ir::Study,
     tables: &TableFrames,
+    cache: &Cache,
     dates: &[NaiveDate],
     sink: &mut dyn FnMut(NaiveDate, DataFrame) -> Result<(), E>,
 ) -> Result<(), E> {
     let run = Run {
         study,
         tables,
+        cache,
         days: dates.iter().map(|d| date_to_days(*d)).collect(),
     };
+    // `all` is in (index date, patient) order: each date's rows are one slice.
     let all = run.evaluate().map_err(E::from)?;
-    // `all` is in (patient, index date) order: a stable sort by index date keeps patient
-    // order within each date, and each date's rows are then one slice.
-    let all = all
-        .sort(
-            [IDX],
-            SortMultipleOptions::default().with_maintain_order(true),
-        )
-        .map_err(|e| E::from(ExtractError::from(e)))?;
     let idx: Vec<u32> = all
         .column(IDX)
         .and_then(|c| c.u32().map(|ca| ca.into_no_null_iter().collect()))
@@ -122,9 +139,52 @@ pub fn extract_all(
     Ok(out)
 }
 
+/// Table-derived data shared by the passes of one extraction.
+#[derive(Default)]
+struct Cache {
+    /// Clinical events matching a codelist (keyed by the codelist's address in the study).
+    events: RefCell<HashMap<usize, DataFrame>>,
+    registrations: OnceCell<Registrations>,
+    /// Registration rows in practice priority order (see [`Run::practice`]).
+    practice_order: OnceCell<Vec<usize>>,
+    patients: OnceCell<PatientIndex>,
+    /// Table columns gathered from, cast and in one chunk (keyed by table and column).
+    columns: RefCell<HashMap<(&'static str, &'static str), Column>>,
+}
+
+/// The practice_registrations columns the engine reads, and the usable rows (patient and
+/// start present) sorted by patient (stable).
+struct Registrations {
+    pids: Vec<Option<i64>>,
+    starts: Vec<Option<i32>>,
+    ends: Vec<Option<i32>>,
+    practices: Vec<Option<i64>>,
+    by_patient: Vec<usize>,
+}
+
+/// The first `patients` row of each patient id: `rows[j]` holds `ids[j]` (ascending).
+struct PatientIndex {
+    ids: Vec<i64>,
+    rows: Vec<usize>,
+}
+
+/// The value in `cell`, computing it first if needed.
+fn cached<T>(
+    cell: &OnceCell<T>,
+    f: impl FnOnce() -> Result<T, ExtractError>,
+) -> Result<&T, ExtractError> {
+    if cell.get().is_none() {
+        let value = f()?;
+        let _ = cell.set(value);
+    }
+    cell.get()
+        .ok_or_else(|| internal("cache not filled".to_string()))
+}
+
 struct Run<'a> {
     study: &'a ir::Study,
     tables: &'a TableFrames,
+    cache: &'a Cache,
     /// Ascending index dates as days since 1970-01-01.
     days: Vec<i32>,
 }
@@ -206,37 +266,48 @@ impl Run<'_> {
 
     /// (patient_id, #idx) pairs, unique, where the registration test is true.
     fn registered(&self, r: &Registration) -> Result<DataFrame, ExtractError> {
-        let regs = &self.tables.practice_registrations;
         let k = self.k();
-        let (pids, starts, ends, a, b) = match r {
+        let merged;
+        let (pids, starts, ends, order, a, b) = match r {
             Registration::AsOf(d) => {
                 let s = self.series(d)?;
+                let regs = self.registrations()?;
                 (
-                    i64_values(regs, names::PATIENT_ID)?,
-                    date_values(regs, names::START_DATE)?,
-                    date_values(regs, names::END_DATE)?,
+                    &regs.pids,
+                    &regs.starts,
+                    &regs.ends,
+                    &regs.by_patient,
                     s.clone(),
                     s,
                 )
             }
-            Registration::OnePracticeBetween(a, b) => (
-                i64_values(regs, names::PATIENT_ID)?,
-                date_values(regs, names::START_DATE)?,
-                date_values(regs, names::END_DATE)?,
-                self.series(a)?,
-                self.series(b)?,
-            ),
+            Registration::OnePracticeBetween(a, b) => {
+                let regs = self.registrations()?;
+                (
+                    &regs.pids,
+                    &regs.starts,
+                    &regs.ends,
+                    &regs.by_patient,
+                    self.series(a)?,
+                    self.series(b)?,
+                )
+            }
             Registration::CompleteHistoryBetween(a, b) => {
-                let (p, s, e) = merged_registrations(regs)?;
-                (p, s, e, self.series(a)?, self.series(b)?)
+                let (p, s, e) = merged_registrations(&self.tables.practice_registrations)?;
+                let order = usable_by_patient(&p, &s);
+                merged = (p, s, e, order);
+                (
+                    &merged.0,
+                    &merged.1,
+                    &merged.2,
+                    &merged.3,
+                    self.series(a)?,
+                    self.series(b)?,
+                )
             }
         };
         // start <= a_i  and  (end null or end > b_i); rows grouped by patient so each
         // (patient, index date) pair is emitted once, in (patient, index date) order.
-        let mut order: Vec<usize> = (0..pids.len())
-            .filter(|&r| pids[r].is_some() && starts[r].is_some())
-            .collect();
-        order.sort_by_key(|&r| pids[r]);
         let (mut out_pid, mut out_idx) = (Vec::new(), Vec::new());
         let mut covered = vec![false; k];
         for group in order.chunk_by(|&x, &y| pids[x] == pids[y]) {
@@ -262,36 +333,41 @@ impl Run<'_> {
         ])?)
     }
 
+    /// (patient_id, #idx, #row) for each pair with a practice, `#row` being the chosen
+    /// registration's row, and the registrations' column of the returned value.
     fn practice(
         &self,
         date: &DateExpr,
         returning: PracticeReturning,
-    ) -> Result<DataFrame, ExtractError> {
-        let regs = &self.tables.practice_registrations;
+    ) -> Result<(DataFrame, Column), ExtractError> {
         let ds = self.series(date)?;
         let k = self.k();
-        let pids = i64_values(regs, names::PATIENT_ID)?;
-        let starts = date_values(regs, names::START_DATE)?;
-        let ends = date_values(regs, names::END_DATE)?;
-        let practices = i64_values(regs, names::PRACTICE_PSEUDO_ID)?;
+        let Registrations {
+            pids,
+            starts,
+            ends,
+            practices,
+            by_patient,
+        } = self.registrations()?;
         // Per patient, registrations in priority order: latest start, latest end (null =
         // latest), lowest practice id; each index date takes the first active one.
-        let end_key = |r: usize| ends[r].unwrap_or(i32::MAX);
-        let mut order: Vec<usize> = (0..pids.len())
-            .filter(|&r| pids[r].is_some() && starts[r].is_some())
-            .collect();
-        order.sort_by(|&x, &y| {
-            pids[x]
-                .cmp(&pids[y])
-                .then(starts[y].cmp(&starts[x]))
-                .then(end_key(y).cmp(&end_key(x)))
-                .then(
-                    practices[x]
-                        .unwrap_or(i64::MAX)
-                        .cmp(&practices[y].unwrap_or(i64::MAX)),
-                )
-        });
-        let (mut out_pid, mut out_idx, mut out_row) = (Vec::new(), Vec::new(), Vec::new());
+        let order = cached(&self.cache.practice_order, || {
+            let end_key = |r: usize| ends[r].unwrap_or(i32::MAX);
+            let mut order = by_patient.clone();
+            order.sort_by(|&x, &y| {
+                pids[x]
+                    .cmp(&pids[y])
+                    .then(starts[y].cmp(&starts[x]))
+                    .then(end_key(y).cmp(&end_key(x)))
+                    .then(
+                        practices[x]
+                            .unwrap_or(i64::MAX)
+                            .cmp(&practices[y].unwrap_or(i64::MAX)),
+                    )
+            });
+            Ok(order)
+        })?;
+        let (mut out_pid, mut out_idx, mut out_row) = (Vec::new(), Vec::new(), Vec::<u32>::new());
         let mut chosen: Vec<Option<usize>> = vec![None; k];
         for group in order.chunk_by(|&x, &y| pids[x] == pids[y]) {
             chosen.iter_mut().for_each(|c| *c = None);
@@ -307,7 +383,7 @@ impl Run<'_> {
                 if let Some(r) = c {
                     out_pid.push(pid);
                     out_idx.push(i as u32);
-                    out_row.push(*r as IdxSize);
+                    out_row.push(*r as u32);
                 }
             }
         }
@@ -318,17 +394,13 @@ impl Run<'_> {
             PracticeReturning::StpCode => (names::PRACTICE_STP, DataType::String),
             PracticeReturning::PseudoId => (names::PRACTICE_PSEUDO_ID, DataType::Int64),
         };
-        let rows = IdxCa::from_vec("rows".into(), out_row);
-        let value = regs
-            .column(column)?
-            .cast(&dtype)?
-            .take(&rows)?
-            .with_name(VALUE.into());
-        Ok(DataFrame::new_infer_height(vec![
+        let source = self.table_column(names::PRACTICE_REGISTRATIONS, column, &dtype)?;
+        let frame = DataFrame::new_infer_height(vec![
             Column::new(PID.into(), out_pid),
             Column::new(IDX.into(), out_idx),
-            value,
-        ])?)
+            Column::new(ROW.into(), out_row),
+        ])?;
+        Ok((frame, source))
     }
 
     fn events(
@@ -339,33 +411,7 @@ impl Run<'_> {
         find: Find,
         format: crate::study::DateFormat,
     ) -> Result<DataFrame, ExtractError> {
-        let code_col = codelist.system.events_column();
-        let codes = DataFrame::new_infer_height(vec![Column::new(
-            "#code".into(),
-            codelist
-                .codes
-                .iter()
-                .map(String::as_str)
-                .collect::<Vec<_>>(),
-        )])?;
-        let matching = self
-            .tables
-            .clinical_events
-            .clone()
-            .lazy()
-            .select([
-                col(PID),
-                col(names::DATE).cast(DataType::Date),
-                col(code_col).cast(DataType::String).alias("#code"),
-                col(names::NUMERIC_VALUE).cast(DataType::Float64),
-            ])
-            .join(
-                codes.lazy(),
-                [col("#code")],
-                [col("#code")],
-                JoinArgs::new(JoinType::Semi),
-            )
-            .collect()?;
+        let matching = self.matching_events(codelist)?;
         let (lo, hi) = self.window_series(window)?;
         let k = self.k();
         let dates = date_values(&matching, names::DATE)?;
@@ -441,6 +487,104 @@ impl Run<'_> {
         Ok(out.collect()?)
     }
 
+    /// Column `name` of `table`, cast to `dtype` and in one chunk (fast to gather from),
+    /// computed once per extraction.
+    fn table_column(
+        &self,
+        table: &'static str,
+        name: &'static str,
+        dtype: &DataType,
+    ) -> PolarsResult<Column> {
+        if let Some(c) = self.cache.columns.borrow().get(&(table, name)) {
+            return Ok(c.clone());
+        }
+        let frame = match table {
+            names::PATIENTS => &self.tables.patients,
+            names::PRACTICE_REGISTRATIONS => &self.tables.practice_registrations,
+            _ => &self.tables.clinical_events,
+        };
+        let c = Column::from(
+            frame
+                .column(name)?
+                .cast(dtype)?
+                .as_materialized_series()
+                .rechunk(),
+        );
+        self.cache
+            .columns
+            .borrow_mut()
+            .insert((table, name), c.clone());
+        Ok(c)
+    }
+
+    fn registrations(&self) -> Result<&Registrations, ExtractError> {
+        cached(&self.cache.registrations, || {
+            let regs = &self.tables.practice_registrations;
+            let pids = i64_values(regs, names::PATIENT_ID)?;
+            let starts = date_values(regs, names::START_DATE)?;
+            let by_patient = usable_by_patient(&pids, &starts);
+            Ok(Registrations {
+                ends: date_values(regs, names::END_DATE)?,
+                practices: i64_values(regs, names::PRACTICE_PSEUDO_ID)?,
+                pids,
+                starts,
+                by_patient,
+            })
+        })
+    }
+
+    fn patient_index(&self) -> Result<&PatientIndex, ExtractError> {
+        cached(&self.cache.patients, || {
+            let p_ids = i64_values(&self.tables.patients, PID)?;
+            let mut rows: Vec<usize> = (0..p_ids.len()).filter(|&r| p_ids[r].is_some()).collect();
+            rows.sort_by_key(|&r| p_ids[r]);
+            rows.dedup_by_key(|r| p_ids[*r]);
+            let ids = rows.iter().filter_map(|&r| p_ids[r]).collect();
+            Ok(PatientIndex { ids, rows })
+        })
+    }
+
+    /// The clinical events whose code is in `codelist` (patient, date, `#code`, numeric
+    /// value), computed once per extraction.
+    fn matching_events(
+        &self,
+        codelist: &crate::codelist::Codelist,
+    ) -> Result<DataFrame, ExtractError> {
+        let key = std::ptr::from_ref(codelist) as usize;
+        if let Some(df) = self.cache.events.borrow().get(&key) {
+            return Ok(df.clone());
+        }
+        let code_col = codelist.system.events_column();
+        let codes = DataFrame::new_infer_height(vec![Column::new(
+            "#code".into(),
+            codelist
+                .codes
+                .iter()
+                .map(String::as_str)
+                .collect::<Vec<_>>(),
+        )])?;
+        let matching = self
+            .tables
+            .clinical_events
+            .clone()
+            .lazy()
+            .select([
+                col(PID),
+                col(names::DATE).cast(DataType::Date),
+                col(code_col).cast(DataType::String).alias("#code"),
+                col(names::NUMERIC_VALUE).cast(DataType::Float64),
+            ])
+            .join(
+                codes.lazy(),
+                [col("#code")],
+                [col("#code")],
+                JoinArgs::new(JoinType::Semi),
+            )
+            .collect()?;
+        self.cache.events.borrow_mut().insert(key, matching.clone());
+        Ok(matching)
+    }
+
     /// Every patient id in any table, ascending.
     fn universe(&self) -> PolarsResult<Vec<i64>> {
         let mut ids: Vec<i64> = Vec::new();
@@ -477,14 +621,24 @@ impl Run<'_> {
                 ])?
             }
         };
-        let base_pid: Vec<i64> = i64_values(&base, PID)?.into_iter().flatten().collect();
-        let base_idx: Vec<u32> = base.column(IDX)?.u32()?.into_no_null_iter().collect();
-        let n = base_pid.len();
+        // `pi_*`: the base in (patient, index date) order, as the sparse frames come.
+        let pi_pid: Vec<i64> = i64_values(&base, PID)?.into_iter().flatten().collect();
+        let pi_idx: Vec<u32> = base.column(IDX)?.u32()?.into_no_null_iter().collect();
+        drop(base);
+        let n = pi_pid.len();
+        // The output order is (index date, patient), so that each date's rows are one slice:
+        // final row j is base row `order[j]`.
+        let order = by_index_date(&pi_idx, k);
+        let base_idx = permute(&pi_idx, &order);
+        let mut wide = DataFrame::new_infer_height(vec![
+            Column::new(PID.into(), permute(&pi_pid, &order)),
+            Column::new(IDX.into(), base_idx.clone()),
+        ])?;
         // The base row of (patient, index date), if any.
         let locate = |pid: i64, idx: u32| -> Option<usize> {
-            let mut r = base_pid.partition_point(|&p| p < pid);
-            while r < n && base_pid[r] == pid {
-                match base_idx[r].cmp(&idx) {
+            let mut r = pi_pid.partition_point(|&p| p < pid);
+            while r < n && pi_pid[r] == pid {
+                match pi_idx[r].cmp(&idx) {
                     std::cmp::Ordering::Equal => return Some(r),
                     std::cmp::Ordering::Greater => return None,
                     std::cmp::Ordering::Less => r += 1,
@@ -492,51 +646,108 @@ impl Run<'_> {
             }
             None
         };
-        let mut wide = base;
+        // For each final row, the row of a sparse (patient, index date, …) frame with its
+        // keys, if any.
+        let scatter = |frame: &DataFrame| -> PolarsResult<Vec<Option<IdxSize>>> {
+            let pids = frame.column(PID)?.cast(&DataType::Int64)?;
+            let pids = pids.i64()?;
+            let idx = frame.column(IDX)?.cast(&DataType::UInt32)?;
+            let idx = idx.u32()?;
+            let mut map: Vec<Option<IdxSize>> = vec![None; n];
+            let sorted = pids.null_count() == 0
+                && idx.null_count() == 0
+                && pids
+                    .into_no_null_iter()
+                    .zip(idx.into_no_null_iter())
+                    .is_sorted();
+            if sorted {
+                // Sorted like the base (registrations, practices): one linear merge.
+                let mut r = 0;
+                for (j, key) in pids
+                    .into_no_null_iter()
+                    .zip(idx.into_no_null_iter())
+                    .enumerate()
+                {
+                    while r < n && (pi_pid[r], pi_idx[r]) < key {
+                        r += 1;
+                    }
+                    if r < n && (pi_pid[r], pi_idx[r]) == key {
+                        map[r] = Some(j as IdxSize);
+                    }
+                }
+            } else {
+                for (j, (p, i)) in pids.iter().zip(idx.iter()).enumerate() {
+                    if let Some(r) = p.zip(i).and_then(|(p, i)| locate(p, i)) {
+                        map[r] = Some(j as IdxSize);
+                    }
+                }
+            }
+            Ok(order.iter().map(|&r| map[r as usize]).collect())
+        };
 
         // Patient attributes, gathered onto the base rows (first `patients` row per id).
+        let uses = |f: fn(&Query) -> bool| study.variables.iter().any(|v| f(&v.query));
         let patients = &self.tables.patients;
-        let p_ids = i64_values(patients, PID)?;
-        let mut p_order: Vec<usize> = (0..p_ids.len()).filter(|&r| p_ids[r].is_some()).collect();
-        p_order.sort_by_key(|&r| p_ids[r]);
-        p_order.dedup_by_key(|r| p_ids[*r]);
-        let sorted_ids: Vec<i64> = p_order.iter().filter_map(|&r| p_ids[r]).collect();
-        let mut last: Option<(i64, Option<IdxSize>)> = None;
-        let gather_rows: Vec<Option<IdxSize>> = base_pid
-            .iter()
-            .map(|&pid| match last {
-                Some((p, row)) if p == pid => row,
-                _ => {
-                    let row = sorted_ids
-                        .binary_search(&pid)
-                        .ok()
-                        .map(|j| p_order[j] as IdxSize);
-                    last = Some((pid, row));
-                    row
-                }
-            })
-            .collect();
-        let gather: IdxCa = gather_rows.iter().copied().collect();
-        // Date of birth as yyyymmdd, per base row (for ages).
-        let dob_keys: Vec<Option<i32>> = {
-            let dobs = date_values(patients, names::DATE_OF_BIRTH)?;
-            gather_rows
+        let PatientIndex {
+            ids: sorted_ids,
+            rows: p_order,
+        } = self.patient_index()?;
+        let gather_rows: Vec<Option<IdxSize>> = {
+            // Both id lists ascending: one linear merge.
+            let mut j = 0;
+            let by_patient: Vec<Option<IdxSize>> = pi_pid
                 .iter()
-                .map(|r| dobs[(*r)? as usize].and_then(days_to_key))
-                .collect()
+                .map(|&pid| {
+                    while j < sorted_ids.len() && sorted_ids[j] < pid {
+                        j += 1;
+                    }
+                    (j < sorted_ids.len() && sorted_ids[j] == pid).then(|| p_order[j] as IdxSize)
+                })
+                .collect();
+            permute(&by_patient, &order)
         };
-        for (source, target, dtype) in [
-            (names::DATE_OF_BIRTH, "#dob", DataType::Date),
-            (names::SEX, "#sex", DataType::String),
-            (names::DATE_OF_DEATH, "#dod", DataType::Date),
+        // Date of birth as yyyymmdd, per base row (for ages).
+        let dob_keys: Vec<Option<i32>> = if uses(|q| matches!(q, Query::Age { .. })) {
+            let keys: Vec<Option<i32>> = date_values(patients, names::DATE_OF_BIRTH)?
+                .into_iter()
+                .map(|d| d.and_then(days_to_key))
+                .collect();
+            gather_rows.iter().map(|r| keys[(*r)? as usize]).collect()
+        } else {
+            Vec::new()
+        };
+        let gather: IdxCa = gather_rows.iter().copied().collect();
+        drop(gather_rows);
+        for (source, target, dtype, used) in [
+            (
+                names::DATE_OF_BIRTH,
+                "#dob",
+                DataType::Date,
+                uses(|q| matches!(q, Query::DateOfBirth { .. })),
+            ),
+            (
+                names::SEX,
+                "#sex",
+                DataType::String,
+                uses(|q| matches!(q, Query::Sex)),
+            ),
+            (
+                names::DATE_OF_DEATH,
+                "#dod",
+                DataType::Date,
+                uses(|q| matches!(q, Query::Died { .. })),
+            ),
         ] {
-            let c = patients
-                .column(source)?
-                .cast(&dtype)?
+            if !used {
+                continue;
+            }
+            let c = self
+                .table_column(names::PATIENTS, source, &dtype)?
                 .take(&gather)?
                 .with_name(target.into());
             wide.with_column(c)?;
         }
+        drop(gather);
 
         // Per-index-date date columns used by column-expression variables.
         let mut var_date_cols: HashMap<usize, (Option<String>, Option<String>)> = HashMap::new();
@@ -576,55 +787,49 @@ impl Run<'_> {
                 continue;
             }
             let default = expr::value_lit(&v.kind.default_value());
+            // Sparse (patient, index date, value) rows: either a VALUE column or, to gather
+            // once, a `#row` column of rows of a source column.
             let sparse = match &v.query {
-                Query::Registered(r) => Some(self.registered(r)?),
-                Query::Practice { date, returning } => Some(self.practice(date, *returning)?),
+                Query::Registered(r) => Some((self.registered(r)?, None)),
+                Query::Practice { date, returning } => {
+                    let (frame, source) = self.practice(date, *returning)?;
+                    Some((frame, Some(source)))
+                }
                 Query::Events {
                     codelist,
                     window,
                     returning,
                     find,
                     format,
-                } => Some(self.events(codelist, window, *returning, *find, *format)?),
+                } => Some((
+                    self.events(codelist, window, *returning, *find, *format)?,
+                    None,
+                )),
                 _ => None,
             };
-            if let Some(frame) = sparse {
-                // Scatter the sparse (patient, index date, value) rows onto the base rows.
-                let pids = i64_values(&frame, PID)?;
-                let idx = frame.column(IDX)?.cast(&DataType::UInt32)?;
-                let idx = idx.u32()?;
-                let mut map: Vec<Option<IdxSize>> = vec![None; n];
-                let keys: Vec<Option<(i64, u32)>> = pids
-                    .iter()
-                    .zip(idx.iter())
-                    .map(|(p, i)| Some(((*p)?, i?)))
-                    .collect();
-                if keys.is_sorted() && !keys.first().is_some_and(Option::is_none) {
-                    // Sorted like the base (registrations, practices): one linear merge.
-                    let mut r = 0;
-                    for (j, key) in keys.iter().enumerate() {
-                        let Some(key) = key else { continue };
-                        while r < n && (base_pid[r], base_idx[r]) < *key {
-                            r += 1;
-                        }
-                        if r < n && (base_pid[r], base_idx[r]) == *key {
-                            map[r] = Some(j as IdxSize);
-                        }
+            if let Some((frame, source)) = sparse {
+                let map = scatter(&frame)?;
+                let values = match source {
+                    Some(source) => {
+                        let rows: Vec<u32> =
+                            frame.column(ROW)?.u32()?.into_no_null_iter().collect();
+                        let rows: IdxCa = map
+                            .into_iter()
+                            .map(|j| j.map(|j| rows[j as usize]))
+                            .collect();
+                        source.take(&rows)?
                     }
-                } else {
-                    for (j, key) in keys.iter().enumerate() {
-                        if let Some(r) = key.and_then(|(p, i)| locate(p, i)) {
-                            map[r] = Some(j as IdxSize);
-                        }
+                    None => {
+                        let map: IdxCa = map.into_iter().collect();
+                        frame.column(VALUE)?.take(&map)?
                     }
-                }
-                let map: IdxCa = map.into_iter().collect();
-                let values = frame.column(VALUE)?.take(&map)?.with_name(name.into());
-                wide.with_column(values)?;
-                wide = wide
+                };
+                drop(frame);
+                let filled = DataFrame::new_infer_height(vec![values.with_name(name.into())])?
                     .lazy()
-                    .with_column(col(name).fill_null(default).cast(kind_dtype(v.kind)))
+                    .select([col(name).fill_null(default).cast(kind_dtype(v.kind))])
                     .collect()?;
+                wide.with_column(filled.column(name)?.clone())?;
                 continue;
             }
             match &v.query {
@@ -651,18 +856,7 @@ impl Run<'_> {
                 Query::Categorised { cases, default } => {
                     // The position of the first true case (cases.len() = DEFAULT), then the
                     // labels: cheaper than a chain of string-valued when/then.
-                    let mut position = lit(cases.len() as u32);
-                    for (j, (_, e)) in cases.iter().enumerate().rev() {
-                        position = when(expr::truthy(expr::translate(e, &var_type)))
-                            .then(lit(j as u32))
-                            .otherwise(position);
-                    }
-                    let positions = wide
-                        .clone()
-                        .lazy()
-                        .select([position.cast(DataType::UInt32).alias("#case")])
-                        .collect()?;
-                    let positions = positions.column("#case")?.u32()?;
+                    let positions = case_positions(&wide, cases, &var_type, MAX_DOMAIN)?;
                     let label = |p: Option<u32>| {
                         p.and_then(|p| cases.get(p as usize))
                             .map_or(default, |(label, _)| label)
@@ -739,15 +933,102 @@ impl Run<'_> {
         for v in study.output_variables() {
             select.push(col(v.name.as_str()).cast(kind_dtype(v.kind)));
         }
-        Ok(wide
-            .lazy()
-            .filter(expr::truthy((
+        let wide = wide.lazy();
+        let wide = if base_is_population {
+            wide
+        } else {
+            wide.filter(expr::truthy((
                 col(pop.name.as_str()),
                 kind_expr_type(pop.kind),
             )))
-            .select(select)
-            .collect()?)
+        };
+        Ok(wide.select(select).collect()?)
     }
+}
+
+/// Largest range of values of a single integer variable that `categorised_as` evaluates
+/// once per value rather than once per row.
+const MAX_DOMAIN: i64 = 1 << 16;
+
+/// The position of the first true case (`cases.len()` if none) per row of `wide`. When the
+/// cases read one integer variable only (e.g. age bands) whose values span fewer than
+/// `max_domain` integers, they are evaluated once per value of that span and looked up per
+/// row.
+fn case_positions(
+    wide: &DataFrame,
+    cases: &[(crate::expr::Value, crate::expr::Expr)],
+    var_type: &dyn Fn(&str) -> ExprType,
+    max_domain: i64,
+) -> PolarsResult<UInt32Chunked> {
+    let mut position = lit(cases.len() as u32);
+    for (j, (_, e)) in cases.iter().enumerate().rev() {
+        position = when(expr::truthy(expr::translate(e, var_type)))
+            .then(lit(j as u32))
+            .otherwise(position);
+    }
+    let position = position.cast(DataType::UInt32).alias("#case");
+    let mut vars: Vec<&str> = cases.iter().flat_map(|(_, e)| e.names()).collect();
+    vars.sort_unstable();
+    vars.dedup();
+    if let [var] = vars[..] {
+        let values = wide.column(var)?;
+        if var_type(var) == ExprType::Int
+            && values.dtype() == &DataType::Int64
+            && values.null_count() == 0
+        {
+            let values = values.i64()?;
+            if let (Some(min), Some(max)) = (values.min(), values.max()) {
+                if max.saturating_sub(min) < max_domain {
+                    let domain = DataFrame::new_infer_height(vec![Column::new(
+                        var.into(),
+                        (min..=max).collect::<Vec<i64>>(),
+                    )])?
+                    .lazy()
+                    .select([position])
+                    .collect()?;
+                    let table: Vec<Option<u32>> = domain.column("#case")?.u32()?.iter().collect();
+                    return Ok(values
+                        .into_no_null_iter()
+                        .map(|v| table[(v - min) as usize])
+                        .collect());
+                }
+            }
+        }
+    }
+    let out = wide.clone().lazy().select([position]).collect()?;
+    Ok(out.column("#case")?.u32()?.clone())
+}
+
+/// The rows with a patient and a start, sorted by patient (stable).
+fn usable_by_patient(pids: &[Option<i64>], starts: &[Option<i32>]) -> Vec<usize> {
+    let mut order: Vec<usize> = (0..pids.len())
+        .filter(|&r| pids[r].is_some() && starts[r].is_some())
+        .collect();
+    order.sort_by_key(|&r| pids[r]);
+    order
+}
+
+/// The row numbers of `idx` (index-date positions below `k`) sorted by index date, keeping
+/// their order within a date (a counting sort).
+fn by_index_date(idx: &[u32], k: usize) -> Vec<u32> {
+    let mut next = vec![0usize; k + 1];
+    for &i in idx {
+        next[i as usize + 1] += 1;
+    }
+    for i in 0..k {
+        next[i + 1] += next[i];
+    }
+    let mut order = vec![0u32; idx.len()];
+    for (r, &i) in idx.iter().enumerate() {
+        order[next[i as usize]] = r as u32;
+        next[i as usize] += 1;
+    }
+    order
+}
+
+/// `v` reordered: element j is `v[order[j]]`.
+fn permute<T: Copy>(v: &[T], order: &[u32]) -> Vec<T> {
+    order.iter().map(|&r| v[r as usize]).collect()
 }
 
 /// A date (days since 1970-01-01) as the integer yyyymmdd.
@@ -806,4 +1087,62 @@ fn merged_registrations(regs: &DataFrame) -> Result<Intervals, ExtractError> {
         e_out.push(ce);
     }
     Ok((p_out, s_out, e_out))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::expr::{Expr as CohortExpr, Value};
+
+    #[test]
+    fn passes_are_balanced_and_bounded() {
+        assert_eq!(auto_dates_per_pass(1_000_000, 25), 2);
+        assert_eq!(auto_dates_per_pass(100, 25), 25);
+        assert_eq!(auto_dates_per_pass(0, 25), 25);
+        assert_eq!(auto_dates_per_pass(3 * ROWS_PER_PASS, 25), 1);
+        // 12 dates fit; 3 passes of at most 9 rather than 12 + 12 + 1.
+        assert_eq!(auto_dates_per_pass(ROWS_PER_PASS / 12, 25), 9);
+        assert_eq!(auto_dates_per_pass(10, 0), 1);
+    }
+
+    #[test]
+    fn counting_sort_by_index_date_is_stable() {
+        assert_eq!(by_index_date(&[2, 0, 1, 0, 2], 3), vec![1, 3, 2, 0, 4]);
+        assert_eq!(by_index_date(&[], 4), Vec::<u32>::new());
+        assert_eq!(permute(&[10, 20, 30], &[2, 0, 1]), vec![30, 10, 20]);
+    }
+
+    #[test]
+    fn case_positions_by_value_match_row_by_row() {
+        let case = |label: &str, text: &str| {
+            (
+                Value::Str(label.to_string()),
+                CohortExpr::parse(text).expect("parse"),
+            )
+        };
+        let cases = vec![
+            case("young", "age >= 0 AND age < 20"),
+            case("mid", "age >= 20 AND age < 60 OR age = 100"),
+            case("old", "age >= 60 AND age < 120"),
+        ];
+        let ages: Vec<i64> = (-3..130).rev().chain([7, 7, 100]).collect();
+        let wide = DataFrame::new_infer_height(vec![
+            Column::new("age".into(), ages.clone()),
+            Column::new("other".into(), vec![1i64; ages.len()]),
+        ])
+        .expect("frame");
+        let var_type = |_: &str| ExprType::Int;
+        let by_value = case_positions(&wide, &cases, &var_type, MAX_DOMAIN).expect("by value");
+        let by_row = case_positions(&wide, &cases, &var_type, 0).expect("by row");
+        assert!(by_value.equal_missing(&by_row).all());
+        let expect = |a: i64| match a {
+            0..20 => 0,
+            20..60 | 100 => 1,
+            60..120 => 2,
+            _ => 3,
+        };
+        let want: Vec<u32> = ages.iter().map(|&a| expect(a)).collect();
+        let got: Vec<u32> = by_value.into_no_null_iter().collect();
+        assert_eq!(got, want);
+    }
 }

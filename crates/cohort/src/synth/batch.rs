@@ -201,87 +201,163 @@ impl Batch {
     }
 
     /// The batch as the three contract tables.
-    pub fn frames(&self, world: &World) -> PolarsResult<TableFrames> {
-        let date = |name: &str, v: &[i32]| -> Column {
-            Int32Chunked::from_vec(name.into(), v.to_vec())
-                .into_date()
-                .into_column()
-        };
-        let opt_date = |name: &str, v: &[Option<i32>]| -> Column {
-            Int32Chunked::from_iter_options(name.into(), v.iter().copied())
-                .into_date()
-                .into_column()
-        };
-        let patients = DataFrame::new(
-            self.p_id.len(),
-            vec![
-                Column::new(names::PATIENT_ID.into(), &self.p_id),
-                date(names::DATE_OF_BIRTH, &self.p_dob),
-                StringChunked::from_iter_values(
-                    names::SEX.into(),
-                    self.p_sex.iter().map(|&s| SEXES[s as usize].0),
-                )
-                .into_column(),
-                opt_date(names::DATE_OF_DEATH, &self.p_death),
-            ],
-        )?;
-        let practice = |k: &u32| &world.practices[*k as usize];
-        let practice_registrations = DataFrame::new(
-            self.r_id.len(),
-            vec![
-                Column::new(names::PATIENT_ID.into(), &self.r_id),
-                date(names::START_DATE, &self.r_start),
-                opt_date(names::END_DATE, &self.r_end),
-                Column::new(
-                    names::PRACTICE_PSEUDO_ID.into(),
-                    self.r_practice
-                        .iter()
-                        .map(|k| practice(k).pseudo_id)
-                        .collect::<Vec<i64>>(),
-                ),
-                StringChunked::from_iter_values(
-                    names::PRACTICE_NUTS1_REGION_NAME.into(),
-                    self.r_practice
-                        .iter()
-                        .map(|k| REGIONS[practice(k).region].0),
-                )
-                .into_column(),
-                StringChunked::from_iter_values(
-                    names::PRACTICE_STP.into(),
-                    self.r_practice.iter().map(|k| practice(k).stp.as_str()),
-                )
-                .into_column(),
-            ],
-        )?;
-        let code = |k: &u32| &world.codes[*k as usize];
-        let clinical_events = DataFrame::new(
-            self.e_id.len(),
-            vec![
-                Column::new(names::PATIENT_ID.into(), &self.e_id),
-                date(names::DATE, &self.e_date),
-                StringChunked::from_iter_options(
-                    names::CTV3_CODE.into(),
-                    self.e_code.iter().map(|k| code(k).ctv3.as_deref()),
-                )
-                .into_column(),
-                StringChunked::from_iter_options(
-                    names::SNOMEDCT_CODE.into(),
-                    self.e_code.iter().map(|k| code(k).snomedct.as_deref()),
-                )
-                .into_column(),
-                Float64Chunked::from_iter_options(
-                    names::NUMERIC_VALUE.into(),
-                    self.e_value.iter().copied(),
-                )
-                .into_column(),
-            ],
-        )?;
-        Ok(TableFrames {
-            patients,
-            practice_registrations,
-            clinical_events,
-        })
+    pub fn into_frames(self, world: &World) -> PolarsResult<TableFrames> {
+        frames(vec![self], world)
     }
+}
+
+/// `batches`, in order, as the three contract tables, each column in one chunk. Columns are
+/// built in parallel; codes, regions, STPs and sexes are gathered from small dictionaries
+/// (string views into shared buffers) rather than copied string by string.
+pub(crate) fn frames(batches: Vec<Batch>, world: &World) -> PolarsResult<TableFrames> {
+    let ((patients, practice_registrations), clinical_events) = rayon::join(
+        || {
+            rayon::join(
+                || patients_frame(&batches),
+                || registrations_frame(&batches, world),
+            )
+        },
+        || events_frame(&batches, world),
+    );
+    Ok(TableFrames {
+        patients: patients?,
+        practice_registrations: practice_registrations?,
+        clinical_events: clinical_events?,
+    })
+}
+
+/// The values of one column of every batch, in order, in one vector.
+fn concat<T: Copy>(batches: &[Batch], column: impl Fn(&Batch) -> &[T]) -> Vec<T> {
+    let mut out = Vec::with_capacity(batches.iter().map(|b| column(b).len()).sum());
+    for b in batches {
+        out.extend_from_slice(column(b));
+    }
+    out
+}
+
+fn id_column(name: &str, v: Vec<i64>) -> Column {
+    Int64Chunked::from_vec(name.into(), v).into_column()
+}
+
+fn date_column(name: &str, v: Vec<i32>) -> Column {
+    Int32Chunked::from_vec(name.into(), v)
+        .into_date()
+        .into_column()
+}
+
+fn opt_date_column(name: &str, v: Vec<Option<i32>>) -> Column {
+    Int32Chunked::from_iter_options(name.into(), v.into_iter())
+        .into_date()
+        .into_column()
+}
+
+/// `dictionary[k]` for each index `k` (all in range), as a string column.
+fn gather(name: &str, dictionary: StringChunked, indices: Vec<IdxSize>) -> PolarsResult<Column> {
+    let indices = IdxCa::from_vec(PlSmallStr::EMPTY, indices);
+    Ok(dictionary
+        .take(&indices)?
+        .with_name(name.into())
+        .into_column())
+}
+
+fn patients_frame(batches: &[Batch]) -> PolarsResult<DataFrame> {
+    let ids = concat(batches, |b| &b.p_id);
+    let height = ids.len();
+    let sexes = StringChunked::from_iter_values(PlSmallStr::EMPTY, SEXES.iter().map(|s| s.0));
+    DataFrame::new(
+        height,
+        vec![
+            id_column(names::PATIENT_ID, ids),
+            date_column(names::DATE_OF_BIRTH, concat(batches, |b| &b.p_dob)),
+            gather(
+                names::SEX,
+                sexes,
+                concat(batches, |b| &b.p_sex)
+                    .into_iter()
+                    .map(IdxSize::from)
+                    .collect(),
+            )?,
+            opt_date_column(names::DATE_OF_DEATH, concat(batches, |b| &b.p_death)),
+        ],
+    )
+}
+
+fn registrations_frame(batches: &[Batch], world: &World) -> PolarsResult<DataFrame> {
+    let ids = concat(batches, |b| &b.r_id);
+    let height = ids.len();
+    let practices = concat(batches, |b| &b.r_practice);
+    let regions = StringChunked::from_iter_values(
+        PlSmallStr::EMPTY,
+        world.practices.iter().map(|p| REGIONS[p.region].0),
+    );
+    let stps = StringChunked::from_iter_values(
+        PlSmallStr::EMPTY,
+        world.practices.iter().map(|p| p.stp.as_str()),
+    );
+    DataFrame::new(
+        height,
+        vec![
+            id_column(names::PATIENT_ID, ids),
+            date_column(names::START_DATE, concat(batches, |b| &b.r_start)),
+            opt_date_column(names::END_DATE, concat(batches, |b| &b.r_end)),
+            id_column(
+                names::PRACTICE_PSEUDO_ID,
+                practices
+                    .iter()
+                    .map(|&k| world.practices[k as usize].pseudo_id)
+                    .collect(),
+            ),
+            gather(
+                names::PRACTICE_NUTS1_REGION_NAME,
+                regions,
+                practices.clone(),
+            )?,
+            gather(names::PRACTICE_STP, stps, practices)?,
+        ],
+    )
+}
+
+fn events_frame(batches: &[Batch], world: &World) -> PolarsResult<DataFrame> {
+    let codes = concat(batches, |b| &b.e_code);
+    let height = codes.len();
+    let ctv3 = StringChunked::from_iter_options(
+        PlSmallStr::EMPTY,
+        world.codes.iter().map(|c| c.ctv3.as_deref()),
+    );
+    let snomedct = StringChunked::from_iter_options(
+        PlSmallStr::EMPTY,
+        world.codes.iter().map(|c| c.snomedct.as_deref()),
+    );
+    let ((ids, dates), (ctv3, (snomedct, values))) = rayon::join(
+        || (concat(batches, |b| &b.e_id), concat(batches, |b| &b.e_date)),
+        || {
+            rayon::join(
+                || gather(names::CTV3_CODE, ctv3, codes.clone()),
+                || {
+                    rayon::join(
+                        || gather(names::SNOMEDCT_CODE, snomedct, codes.clone()),
+                        || {
+                            Float64Chunked::from_iter_options(
+                                names::NUMERIC_VALUE.into(),
+                                batches.iter().flat_map(|b| b.e_value.iter().copied()),
+                            )
+                            .into_column()
+                        },
+                    )
+                },
+            )
+        },
+    );
+    DataFrame::new(
+        height,
+        vec![
+            id_column(names::PATIENT_ID, ids),
+            date_column(names::DATE, dates),
+            ctv3?,
+            snomedct?,
+            values,
+        ],
+    )
 }
 
 /// The day a patient first registers: at birth for those born since 2000; otherwise most
@@ -334,4 +410,146 @@ fn poisson(mean: f64, rng: &mut Pcg64) -> u64 {
 
 fn standard_normal(rng: &mut Pcg64) -> f64 {
     rand_distr::StandardNormal.sample(rng)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::codelist::CodeSystem;
+    use crate::synth::{CodeSet, SynthConfig};
+
+    /// One batch's tables built value by value: the simple reference for [`frames`].
+    fn naive_frames(b: &Batch, world: &World) -> TableFrames {
+        let date = |name: &str, v: &[i32]| {
+            Int32Chunked::from_slice(name.into(), v)
+                .into_date()
+                .into_column()
+        };
+        let opt_date = |name: &str, v: &[Option<i32>]| {
+            Int32Chunked::from_iter_options(name.into(), v.iter().copied())
+                .into_date()
+                .into_column()
+        };
+        let strings = |name: &str, v: Vec<Option<&str>>| {
+            StringChunked::from_iter_options(name.into(), v.into_iter()).into_column()
+        };
+        let practice = |k: &u32| &world.practices[*k as usize];
+        let code = |k: &u32| &world.codes[*k as usize];
+        let patients = DataFrame::new_infer_height(vec![
+            Column::new(names::PATIENT_ID.into(), &b.p_id),
+            date(names::DATE_OF_BIRTH, &b.p_dob),
+            strings(
+                names::SEX,
+                b.p_sex.iter().map(|&s| Some(SEXES[s as usize].0)).collect(),
+            ),
+            opt_date(names::DATE_OF_DEATH, &b.p_death),
+        ])
+        .unwrap();
+        let practice_registrations = DataFrame::new_infer_height(vec![
+            Column::new(names::PATIENT_ID.into(), &b.r_id),
+            date(names::START_DATE, &b.r_start),
+            opt_date(names::END_DATE, &b.r_end),
+            Column::new(
+                names::PRACTICE_PSEUDO_ID.into(),
+                b.r_practice
+                    .iter()
+                    .map(|k| practice(k).pseudo_id)
+                    .collect::<Vec<i64>>(),
+            ),
+            strings(
+                names::PRACTICE_NUTS1_REGION_NAME,
+                b.r_practice
+                    .iter()
+                    .map(|k| Some(REGIONS[practice(k).region].0))
+                    .collect(),
+            ),
+            strings(
+                names::PRACTICE_STP,
+                b.r_practice
+                    .iter()
+                    .map(|k| Some(practice(k).stp.as_str()))
+                    .collect(),
+            ),
+        ])
+        .unwrap();
+        let clinical_events = DataFrame::new_infer_height(vec![
+            Column::new(names::PATIENT_ID.into(), &b.e_id),
+            date(names::DATE, &b.e_date),
+            strings(
+                names::CTV3_CODE,
+                b.e_code.iter().map(|k| code(k).ctv3.as_deref()).collect(),
+            ),
+            strings(
+                names::SNOMEDCT_CODE,
+                b.e_code
+                    .iter()
+                    .map(|k| code(k).snomedct.as_deref())
+                    .collect(),
+            ),
+            Float64Chunked::from_iter_options(
+                names::NUMERIC_VALUE.into(),
+                b.e_value.iter().copied(),
+            )
+            .into_column(),
+        ])
+        .unwrap();
+        TableFrames {
+            patients,
+            practice_registrations,
+            clinical_events,
+        }
+    }
+
+    /// The batches' reference tables, stacked.
+    fn stacked(batches: Vec<Batch>, world: &World) -> TableFrames {
+        let mut out = TableFrames::empty();
+        for b in &batches {
+            let f = naive_frames(b, world);
+            out.patients.vstack_mut(&f.patients).unwrap();
+            out.practice_registrations
+                .vstack_mut(&f.practice_registrations)
+                .unwrap();
+            out.clinical_events.vstack_mut(&f.clinical_events).unwrap();
+        }
+        out
+    }
+
+    #[test]
+    fn frames_of_several_batches_equal_the_stacked_batches_in_one_chunk() {
+        let codes = vec![CodeSet {
+            system: CodeSystem::Snomedct,
+            codes: vec!["431314004".into(), "1326191000000103".into()],
+        }];
+        let world = World::new(&SynthConfig::new(BATCH_SIZE + 40, 5, codes));
+        let generate = || {
+            (0..2)
+                .map(|i| Batch::generate(&world, i))
+                .collect::<Vec<_>>()
+        };
+        let got = frames(generate(), &world).unwrap();
+        let want = stacked(generate(), &world);
+        for (table, g, w) in [
+            ("patients", &got.patients, &want.patients),
+            (
+                "practice_registrations",
+                &got.practice_registrations,
+                &want.practice_registrations,
+            ),
+            (
+                "clinical_events",
+                &got.clinical_events,
+                &want.clinical_events,
+            ),
+        ] {
+            assert_eq!(g.schema(), w.schema(), "{table}");
+            assert!(g.equals_missing(w), "{table}:\n{g}\n{w}");
+            assert!(g.columns().iter().all(|c| c.n_chunks() == 1), "{table}");
+        }
+        assert_eq!(got.patients.height(), BATCH_SIZE + 40);
+        // Both systems' codes and the background codes' values are there.
+        let events = &got.clinical_events;
+        assert!(events.column(names::SNOMEDCT_CODE).unwrap().null_count() < events.height());
+        assert!(events.column(names::CTV3_CODE).unwrap().null_count() > 0);
+        assert!(events.column(names::NUMERIC_VALUE).unwrap().null_count() < events.height());
+    }
 }

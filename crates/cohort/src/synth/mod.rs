@@ -97,21 +97,14 @@ pub fn study_code_sets(study: &crate::study::StudyDefinition) -> Vec<CodeSet> {
 /// Generates the whole data set in memory as frames (for tests and dummy-data runs).
 pub fn generate_frames(config: &SynthConfig) -> PolarsResult<TableFrames> {
     let world = World::new(config);
-    let batches: Vec<TableFrames> = (0..config.batches())
+    let batches: Vec<Batch> = (0..config.batches())
         .into_par_iter()
-        .map(|i| Batch::generate(&world, i).frames(&world))
-        .collect::<PolarsResult<_>>()?;
-    let mut out = TableFrames::empty();
-    for frames in &batches {
-        out.patients.vstack_mut(&frames.patients)?;
-        out.practice_registrations
-            .vstack_mut(&frames.practice_registrations)?;
-        out.clinical_events.vstack_mut(&frames.clinical_events)?;
+        .map(|i| Batch::generate(&world, i))
+        .collect();
+    if batches.is_empty() {
+        return Ok(TableFrames::empty());
     }
-    out.patients.rechunk_mut_par();
-    out.practice_registrations.rechunk_mut_par();
-    out.clinical_events.rechunk_mut_par();
-    Ok(out)
+    batch::frames(batches, &world)
 }
 
 /// `n` patients from `seed` with events from `codes`, default profiles, in memory.

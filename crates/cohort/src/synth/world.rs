@@ -84,8 +84,56 @@ impl Cumulative {
         let (i, j) = self.clip(a, b, start);
         let u = self.c[i] + rng.random::<f64>() * (self.c[j] - self.c[i]);
         // The day k with c[k] <= u < c[k + 1].
-        let k = self.c[i..=j].partition_point(|&c| c <= u).saturating_sub(1) + i;
+        let k = first_above(&self.c, i, j, u).saturating_sub(1).max(i);
         start + k.min(j.saturating_sub(1)).max(i) as i32
+    }
+}
+
+/// The first index `q` in `i..=j` with `c[q] > u`, or `j + 1` when there is none, for `c`
+/// non-decreasing on `i..=j`: the same as `i + c[i..=j].partition_point(|&x| x <= u)`.
+///
+/// The cumulative rate is close to linear over short spans, so a guess by linear
+/// interpolation lands near the answer; a galloping search from there brackets it in a few
+/// steps, and a binary search finishes inside the bracket.
+pub(crate) fn first_above(c: &[f64], i: usize, j: usize, u: f64) -> usize {
+    let count = |from: usize, to: usize| from + c[from..to].partition_point(|&x| x <= u);
+    let (lo, hi) = (c[i], c[j]);
+    let span = hi - lo;
+    // Anything but a target strictly inside a rising, finite span: plain binary search.
+    let inside = span > 0.0 && u >= lo && u < hi;
+    if j <= i || !inside {
+        return count(i, j + 1);
+    }
+    let guess = (i + (((u - lo) / span) * (j - i) as f64) as usize).clamp(i, j);
+    let mut step = 1;
+    if c[guess] <= u {
+        // The answer is in (below, ..]: gallop right until a value above u.
+        let mut below = guess;
+        loop {
+            let probe = below + step;
+            if probe > j {
+                return count(below + 1, j + 1);
+            }
+            if c[probe] > u {
+                return count(below + 1, probe);
+            }
+            below = probe;
+            step *= 2;
+        }
+    } else {
+        // c[above] > u: the answer is at most `above`; gallop left until a value <= u.
+        let mut above = guess;
+        loop {
+            if above < i + step {
+                return count(i, above);
+            }
+            let probe = above - step;
+            if c[probe] <= u {
+                return count(probe + 1, above);
+            }
+            above = probe;
+            step *= 2;
+        }
     }
 }
 
@@ -239,6 +287,38 @@ impl World {
             event_end: end,
             data_end: end,
             reference: ymd(2020, 1, 1),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::first_above;
+    use proptest::prelude::*;
+
+    proptest! {
+        /// The interpolating search agrees with a binary search over any non-decreasing
+        /// cumulative (with flat stretches, steps and any window), for any target.
+        #[test]
+        fn first_above_is_partition_point(
+            steps in prop::collection::vec(prop_oneof![Just(0.0), 0.0..3.0f64, 50.0..100.0f64], 1..200),
+            window in (0usize..200, 0usize..200),
+            t in -0.2..1.2f64,
+        ) {
+            let mut c = vec![0.0];
+            for s in &steps {
+                c.push(c.last().copied().unwrap_or(0.0) + s);
+            }
+            let n = c.len() - 1;
+            let (i, j) = (window.0.min(n), window.1.min(n));
+            let (i, j) = (i.min(j), i.max(j));
+            let u = c[i] + t * (c[j] - c[i]);
+            let want = i + c[i..=j].partition_point(|&x| x <= u);
+            prop_assert_eq!(first_above(&c, i, j, u), want);
+            // Exactly on a value too.
+            let u = c[(i + j) / 2];
+            let want = i + c[i..=j].partition_point(|&x| x <= u);
+            prop_assert_eq!(first_above(&c, i, j, u), want);
         }
     }
 }

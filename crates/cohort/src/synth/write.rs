@@ -73,7 +73,7 @@ pub fn write_ehr(
             let to = (from + GROUP).min(n_batches);
             (from..to)
                 .into_par_iter()
-                .map(|i| Batch::generate(&world, i).frames(&world))
+                .map(|i| Batch::generate(&world, i).into_frames(&world))
                 .collect()
         };
         let polars_err = |source| OutputError::Polars {
