@@ -45,28 +45,40 @@ impl PlotsArgs {
             measures_dir: PathBuf::from("output/measures"),
             output_dir: PathBuf::from("output/figures"),
         };
-        let mut it = args.iter();
-        while let Some(arg) = it.next() {
-            let (flag, inline) = match arg.split_once('=') {
-                Some((f, v)) if f.starts_with("--") => (f, Some(v.to_string())),
-                _ => (arg.as_str(), None),
-            };
-            let slot = match flag {
-                "--measures-dir" => &mut parsed.measures_dir,
-                "--output-dir" => &mut parsed.output_dir,
-                _ => return Err(PlotsError::Usage(format!("unknown argument {arg:?}"))),
-            };
-            let value = match inline {
-                Some(v) => v,
-                None => it
-                    .next()
-                    .cloned()
-                    .ok_or_else(|| PlotsError::Usage(format!("{flag} needs a value")))?,
-            };
-            *slot = PathBuf::from(value);
-        }
+        parse_path_flags(
+            args,
+            &mut [
+                ("--measures-dir", &mut parsed.measures_dir),
+                ("--output-dir", &mut parsed.output_dir),
+            ],
+        )
+        .map_err(PlotsError::Usage)?;
         Ok(parsed)
     }
+}
+
+/// Parses `--flag VALUE` / `--flag=VALUE` arguments into the path of the matching `flags`
+/// entry (the last occurrence wins); an unknown flag or a missing value is the message returned.
+pub fn parse_path_flags(args: &[String], flags: &mut [(&str, &mut PathBuf)]) -> Result<(), String> {
+    let mut it = args.iter();
+    while let Some(arg) = it.next() {
+        let (flag, inline) = match arg.split_once('=') {
+            Some((f, v)) if f.starts_with("--") => (f, Some(v.to_string())),
+            _ => (arg.as_str(), None),
+        };
+        let Some((_, slot)) = flags.iter_mut().find(|(name, _)| *name == flag) else {
+            return Err(format!("unknown argument {arg:?}"));
+        };
+        let value = match inline {
+            Some(v) => v,
+            None => it
+                .next()
+                .cloned()
+                .ok_or_else(|| format!("{flag} needs a value"))?,
+        };
+        **slot = PathBuf::from(value);
+    }
+    Ok(())
 }
 
 /// Entry point of the `generate_plots` image: reads the four measure files from

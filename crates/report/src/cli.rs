@@ -54,27 +54,15 @@ impl ReportArgs {
             codelist: PathBuf::from("codelists/opensafely-pulse-oximetry.csv"),
             output: PathBuf::from("output/pulse_oximetry_SRO.html"),
         };
-        let mut it = args.iter();
-        while let Some(arg) = it.next() {
-            let (flag, inline) = match arg.split_once('=') {
-                Some((f, v)) if f.starts_with("--") => (f, Some(v.to_string())),
-                _ => (arg.as_str(), None),
-            };
-            let slot = match flag {
-                "--measures-dir" => &mut parsed.measures_dir,
-                "--codelist" => &mut parsed.codelist,
-                "--output" => &mut parsed.output,
-                _ => return Err(ReportError::Usage(format!("unknown argument {arg:?}"))),
-            };
-            let value = match inline {
-                Some(v) => v,
-                None => it
-                    .next()
-                    .cloned()
-                    .ok_or_else(|| ReportError::Usage(format!("{flag} needs a value")))?,
-            };
-            *slot = PathBuf::from(value);
-        }
+        plots::cli::parse_path_flags(
+            args,
+            &mut [
+                ("--measures-dir", &mut parsed.measures_dir),
+                ("--codelist", &mut parsed.codelist),
+                ("--output", &mut parsed.output),
+            ],
+        )
+        .map_err(ReportError::Usage)?;
         Ok(parsed)
     }
 }
