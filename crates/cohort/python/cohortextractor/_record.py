@@ -71,7 +71,8 @@ def _exception_error(exc, kind, message, default_file, **extra):
     if frame is None:
         return _error(kind, message, default_file, None, None, **extra)
     file = display_path(frame.filename)
-    return _error(kind, message, file, frame.lineno, _frame_detail(file, frame.lineno, frame.name), **extra)
+    detail = _frame_detail(file, frame.lineno, frame.name)
+    return _error(kind, message, file, frame.lineno, detail, **extra)
 
 
 def _bad_call_error(exc, default_file):
@@ -96,6 +97,11 @@ def _study_file(name):
     return "analysis/%s.py" % name
 
 
+def _module_failure(message, default_file):
+    """A failure of the module as a whole (no position within it)."""
+    return StudyFailure(_error("exception", message, default_file, None, None))
+
+
 def _import_study(name, default_file):
     try:
         return importlib.import_module(name)
@@ -104,16 +110,16 @@ def _import_study(name, default_file):
     except ModuleNotFoundError as exc:
         missing = exc.name or ""
         if missing == name:
-            raise StudyFailure(
-                _error("exception", "no study definition module %r (looked for %s)" % (name, default_file),
-                       default_file, None, None)
+            raise _module_failure(
+                "no study definition module %r (looked for %s)" % (name, default_file), default_file
             )
         message = _message(exc)
         if missing.startswith("cohortextractor."):
             message += " (this cohortextractor provides cohortextractor.%s)" % (
                 ", cohortextractor.".join(PROVIDED_MODULES)
             )
-        raise StudyFailure(_exception_error(exc, "missing_module", message, default_file, module=missing))
+        error = _exception_error(exc, "missing_module", message, default_file, module=missing)
+        raise StudyFailure(error)
     except KeyboardInterrupt:
         raise
     except BaseException as exc:  # noqa: B902 - a study may raise anything, even SystemExit
@@ -134,34 +140,42 @@ def record(name, params):
         study = getattr(module, "study", None)
         has_measures = hasattr(module, "measures")
         if study is None and not has_measures:
-            raise StudyFailure(
-                _error("exception", "%s defines neither `study` nor `measures`" % default_file,
-                       default_file, None, None)
+            raise _module_failure(
+                "%s defines neither `study` nor `measures`" % default_file, default_file
             )
         if study is not None and not isinstance(study, StudyDefinition):
-            raise StudyFailure(
-                _error("exception", "`study` in %s is %s, not a cohortextractor StudyDefinition"
-                       % (default_file, type(study).__name__), default_file, None, None)
+            raise _module_failure(
+                "`study` in %s is %s, not a cohortextractor StudyDefinition"
+                % (default_file, type(study).__name__),
+                default_file,
             )
         measures = None
         if has_measures:
             try:
                 measures = list(module.measures)
             except TypeError:
-                raise StudyFailure(
-                    _error("exception", "`measures` in %s is not a list of Measure (it is %s)"
-                           % (default_file, type(module.measures).__name__), default_file, None, None)
+                raise _module_failure(
+                    "`measures` in %s is not a list of Measure (it is %s)"
+                    % (default_file, type(module.measures).__name__),
+                    default_file,
                 )
+            except Exception as exc:  # a generator of the study's raised
+                raise StudyFailure(_exception_error(exc, "exception", _message(exc), default_file))
             for i, m in enumerate(measures, 1):
                 if not isinstance(m, Measure):
-                    raise StudyFailure(
-                        _error("exception", "`measures` in %s: item %d is %s, not a Measure"
-                               % (default_file, i, type(m).__name__), default_file, None, None)
+                    raise _module_failure(
+                        "`measures` in %s: item %d is %s, not a Measure"
+                        % (default_file, i, type(m).__name__),
+                        default_file,
                     )
         try:
             text, origins = _emit.build(study, measures, module)
         except BadCall as exc:
             raise StudyFailure(_bad_call_error(exc, default_file))
+        except Exception as exc:
+            # A fault of the recorder itself; still an answer the front end can show.
+            message = "internal error of the cohortextractor recorder: %s" % _message(exc)
+            raise _module_failure(message, default_file)
     except StudyFailure as failure:
         return {"error": failure.error}, 1
     return {"text": text, "origins": origins, "measures_only": study is None}, 0
@@ -169,7 +183,8 @@ def record(name, params):
 
 def write_atomically(path, obj):
     folder = os.path.dirname(os.path.abspath(path))
-    fd, tmp = tempfile.mkstemp(dir=folder, prefix="." + os.path.basename(path) + ".", suffix=".tmp")
+    prefix = "." + os.path.basename(path) + "."
+    fd, tmp = tempfile.mkstemp(dir=folder, prefix=prefix, suffix=".tmp")
     try:
         with os.fdopen(fd, "w", encoding="utf-8") as f:
             json.dump(obj, f, ensure_ascii=True, indent=1)
@@ -188,7 +203,9 @@ def main(argv=None):
         prog="python3 -m cohortextractor._record",
         description="Record a cohortextractor study definition as JSON (run in the study root).",
     )
-    parser.add_argument("--study-definition", required=True, help="module name, e.g. study_definition")
+    parser.add_argument(
+        "--study-definition", required=True, help="module name, e.g. study_definition"
+    )
     parser.add_argument("--output", required=True, help="the JSON file to write")
     parser.add_argument("--param", nargs="+", action="append", default=[], help="key=value")
     options = parser.parse_args(argv)

@@ -187,7 +187,9 @@ class Call:
     or MISSING; `known`: whether the function is one of cohortextractor's.
     """
 
-    __slots__ = ("function", "arguments", "star", "helpers", "return_expectations", "origin", "known")
+    __slots__ = (
+        "function", "arguments", "star", "helpers", "return_expectations", "origin", "known"
+    )
 
     def __init__(self, function, arguments, star, helpers, return_expectations, origin, known):
         self.function = function

@@ -101,7 +101,7 @@ class _Reader:
                 self.skip()
                 line = self.line()
                 key = self.scalar(key=True)
-                if isinstance(key, str) is False and not isinstance(key, int):
+                if not isinstance(key, (str, int)):
                     self.fail("key %r" % (key,))
                 if key in out:
                     self.fail("duplicate key %r" % (key,))
