@@ -152,13 +152,15 @@ def record(name, params):
         measures = None
         if has_measures:
             try:
-                measures = list(module.measures)
+                items = iter(module.measures)
             except TypeError:
                 raise _module_failure(
                     "`measures` in %s is not a list of Measure (it is %s)"
                     % (default_file, type(module.measures).__name__),
                     default_file,
                 )
+            try:
+                measures = list(items)
             except Exception as exc:  # a generator of the study's raised
                 raise StudyFailure(_exception_error(exc, "exception", _message(exc), default_file))
             for i, m in enumerate(measures, 1):

@@ -45,11 +45,15 @@ def in_shim(filename):
 
 
 def in_study(filename):
-    """Is `filename` one of the study's own files (under the study root, not the shim)?"""
+    """Is `filename` one of the study's own files (under the study root, not the shim, not an
+    installed package of a virtual environment kept there)?"""
     if filename.startswith("<"):
         return False
     path = _realpath(filename)
-    return _inside(path, _study_root) and not _inside(path, _PACKAGE_DIR)
+    if not _inside(path, _study_root) or _inside(path, _PACKAGE_DIR):
+        return False
+    parts = os.path.relpath(path, _study_root).split(os.sep)
+    return "site-packages" not in parts and "dist-packages" not in parts
 
 
 def display_path(filename):

@@ -101,6 +101,14 @@ class Errors(Case):
             "item 2 is str, not a Measure",
         )
 
+    def test_study_must_be_a_study_definition(self):
+        self.assertFailure(
+            self.record("wrong_study"),
+            "exception",
+            "analysis/study_definition.py:None",
+            "`study` in analysis/study_definition.py is dict, not a cohortextractor StudyDefinition",
+        )
+
     def test_a_module_without_study_or_measures(self):
         self.assertFailure(
             self.record(definition="study_definition_empty"),

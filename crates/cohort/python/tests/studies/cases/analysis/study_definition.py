@@ -45,3 +45,6 @@ elif CASE == "unknown_function":
     EXTRA["flu_contact"] = patients.with_gp_contact_for(flu, "index_date", lenient=True)  # @unknown
 
 study = StudyDefinition(population=patients.all(), index_date=params.get("index_date"), **EXTRA)  # @study
+
+if CASE == "wrong_study":
+    study = {"population": study.population}
