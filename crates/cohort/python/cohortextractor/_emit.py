@@ -20,24 +20,11 @@ from .codelistlib import Codelist
 _UNSAFE = re.compile("[\u007f-\u009f\u2028\u2029\ufeff\ud800-\udfff]")
 _NOT_NAME = re.compile(r"[^A-Za-z0-9_]")
 
-# Functions whose extra keyword arguments define hidden helper variables.
-_WITH_HELPERS = ("categorised_as", "satisfying", "minimum_of", "maximum_of")
-
 
 def quote(text):
     """A double-quoted scalar, valid as JSON and as YAML."""
     out = json.dumps(text, ensure_ascii=False)
     return _UNSAFE.sub(lambda m: "\\u%04x" % ord(m.group()), out)
-
-
-class Plain:
-    """A scalar written without quotes: the category marker DEFAULT."""
-
-    def __init__(self, text):
-        self.text = text
-
-
-DEFAULT = Plain("DEFAULT")
 
 
 # Layout nodes: a Block is a mapping written one entry per line, a Seq a list written one item
@@ -198,13 +185,13 @@ class Writer:
     def inline(self, value, where, origin, categories=False):
         """`value` as flow text. Codelists become their names; `categories` writes a string
         value DEFAULT as the plain scalar DEFAULT (a category mapping's default)."""
-        if isinstance(value, Plain):
-            return value.text
         if value is None:
             return "null"
         if isinstance(value, bool):
             return "true" if value else "false"
         if isinstance(value, Codelist):
+            if id(value) not in self.names:
+                raise BadCall("%s: a codelist cannot be used here" % where, origin)
             return quote(self.names[id(value)])
         if isinstance(value, str):
             return quote(str(value))

@@ -33,7 +33,15 @@ class Codelist(list):
     # Recorder state, set by _setup: _kind (one of _KINDS), _spec (dict), _parts (codelists
     # this one was made from), _parts_ok (the parts were unchanged when it was made),
     # _snapshot (the codes when it was made), _error (why the codes could not be read),
-    # _origin, _sequence.
+    # _origin, _sequence. A Codelist a study makes itself (`Codelist([...])`) keeps these
+    # defaults and is written out with its codes.
+    _kind = "codes"
+    _spec = {}
+    _parts = ()
+    _parts_ok = True
+    _error = None
+    _origin = None
+    _sequence = 0
 
     def _setup(self, kind, spec, system, has_categories, origin, parts=(), error=None):
         self.system = system
