@@ -1,9 +1,9 @@
-//! Every real-world `project.yaml` of the shared corpus gets its listed verdict, and the
+//! Every real-world `project.yaml` of the corpus (`tests/data/corpus`) gets its listed verdict, and the
 //! diagnostics of the invalid ones are pinned by snapshots.
 
 use std::path::Path;
 
-const CORPUS: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../../../shared/corpus");
+const CORPUS: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../../tests/data/corpus");
 
 #[test]
 fn corpus_verdicts() {
