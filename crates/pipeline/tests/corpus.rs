@@ -19,7 +19,7 @@ fn corpus_verdicts() {
         let rendered: Vec<String> = v
             .diagnostics
             .iter()
-            .map(|d| d.display_in(file).to_string())
+            .map(|d| d.clone().in_file(file).to_string())
             .collect();
         match verdict {
             "valid" => assert!(v.is_valid(), "{file}: {rendered:#?}"),
