@@ -11,6 +11,7 @@ pub mod expr;
 pub mod format;
 pub mod interpret;
 pub mod ir;
+pub mod lang;
 pub mod output;
 pub mod source;
 pub mod study;

@@ -12,7 +12,7 @@ pub mod paths;
 pub mod project;
 pub mod runner;
 pub mod shell;
-pub mod suggest;
+pub use yaml::suggest;
 pub mod validate;
 
 use std::path::Path;

@@ -360,6 +360,10 @@ impl TypeOf {
                 }
                 Type::Float
             }
+            Function::IntToStr(a) => {
+                want(arg(a, self)?, Type::Int, "int to string")?;
+                Type::Str
+            }
             Function::Str(_, a) => {
                 want(arg(a, self)?, Type::Str, "string function")?;
                 Type::Str
@@ -627,6 +631,7 @@ pub fn visit_series_children<'a>(
             | Function::Negate(a)
             | Function::Round { value: a, .. }
             | Function::ToFloat(a)
+            | Function::IntToStr(a)
             | Function::Str(_, a)
             | Function::InCodelist { code: a, .. }
             | Function::CodelistCategory { code: a, .. }

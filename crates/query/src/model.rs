@@ -373,6 +373,8 @@ pub enum Function {
     },
     /// An int as a float.
     ToFloat(SeriesRef),
+    /// An int written in decimal (`-12`).
+    IntToStr(SeriesRef),
     /// A string function.
     Str(StrFunction, SeriesRef),
     /// Whether a string matches a code of the codelist under the rule.

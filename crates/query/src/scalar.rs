@@ -190,6 +190,7 @@ pub fn arguments(f: &Function) -> Vec<&SeriesRef> {
         | Function::Negate(a)
         | Function::Round { value: a, .. }
         | Function::ToFloat(a)
+        | Function::IntToStr(a)
         | Function::Str(_, a)
         | Function::InCodelist { code: a, .. }
         | Function::CodelistCategory { code: a, .. }
@@ -250,6 +251,9 @@ pub fn apply(f: &Function, args: &[Value], matchers: &mut Matchers) -> Value {
             .as_f64()
             .map_or(Value::Null, |x| Value::Float(round(x, *digits))),
         Function::ToFloat(_) => a().as_f64().map_or(Value::Null, Value::Float),
+        Function::IntToStr(_) => a()
+            .as_int()
+            .map_or(Value::Null, |i| Value::str(&i.to_string())),
         Function::Str(func, _) => match a() {
             Value::Str(s) => Value::str(&str_function(*func, s)),
             _ => Value::Null,

@@ -24,6 +24,7 @@
 mod diagnostic;
 mod node;
 mod parse;
+pub mod suggest;
 
 pub use diagnostic::{Diagnostic, Pos, Severity};
 pub use node::{Node, Scalar, Value};

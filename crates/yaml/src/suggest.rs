@@ -1,4 +1,5 @@
-//! "Did you mean" suggestions by edit distance.
+//! "Did you mean" suggestions by edit distance, for every diagnostic that names an unknown
+//! key, action, variable, function or codelist.
 
 /// Levenshtein distance between `a` and `b`, by characters.
 pub fn edit_distance(a: &str, b: &str) -> usize {
