@@ -5,6 +5,7 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 
 use cohort::study::{GroupBy as StudyGroupBy, MeasureDef, StudyDefinition};
+use files::study::StudyLanguage;
 
 use crate::error::MeasuresError;
 use crate::run::{generate_measures_with, Options};
@@ -94,56 +95,6 @@ pub fn parse_args(args: &[String]) -> Result<Args, MeasuresError> {
     Ok(out)
 }
 
-/// Whether `name` is `study_definition` or `study_definition_<word>`.
-fn is_study_definition_name(name: &str) -> bool {
-    match name.strip_prefix("study_definition") {
-        Some("") => true,
-        Some(rest) => {
-            rest.len() > 1
-                && rest.starts_with('_')
-                && rest[1..].chars().all(|c| c.is_alphanumeric() || c == '_')
-        }
-        None => false,
-    }
-}
-
-/// The study definitions to use: `(name, path)`, sorted by name.
-fn study_definitions(
-    project_dir: &Path,
-    selected: Option<&str>,
-) -> Result<Vec<(String, PathBuf)>, MeasuresError> {
-    let analysis = project_dir.join("analysis");
-    if let Some(name) = selected {
-        let path = analysis.join(format!("{name}.yaml"));
-        if !is_study_definition_name(name) || !path.is_file() {
-            return Err(MeasuresError::Usage(format!(
-                "--study-definition {name}: no study definition {}",
-                path.display()
-            )));
-        }
-        return Ok(vec![(name.to_string(), path)]);
-    }
-    let entries = std::fs::read_dir(&analysis).map_err(|e| MeasuresError::io(&analysis, e))?;
-    let mut found = Vec::new();
-    for entry in entries {
-        let entry = entry.map_err(|e| MeasuresError::io(&analysis, e))?;
-        let file = entry.file_name().to_string_lossy().into_owned();
-        if let Some(name) = file.strip_suffix(".yaml") {
-            if is_study_definition_name(name) {
-                found.push((name.to_string(), entry.path()));
-            }
-        }
-    }
-    found.sort();
-    if found.is_empty() {
-        return Err(MeasuresError::Usage(format!(
-            "no study definition (study_definition*.yaml) in {}",
-            analysis.display()
-        )));
-    }
-    Ok(found)
-}
-
 /// A study definition's measure as a [`MeasureSpec`].
 pub fn spec_from_def(def: &MeasureDef) -> MeasureSpec {
     MeasureSpec {
@@ -189,19 +140,25 @@ pub fn generate_measures(
         )
         .map_err(log_io)?;
     }
-    let definitions = study_definitions(project_dir, args.study_definition.as_deref())?;
+    let definitions = files::study::select(
+        &project_dir.join("analysis"),
+        args.study_definition.as_deref(),
+        StudyLanguage::Yaml,
+    )
+    .map_err(|e| MeasuresError::Usage(e.to_string()))?;
     // Load every definition before writing anything.
     let mut loaded = Vec::new();
-    for (name, path) in definitions {
-        let specs = load_measures(&path)?;
-        loaded.push((name, path, specs));
+    for definition in definitions {
+        let specs = load_measures(&definition.path)?;
+        loaded.push((definition, specs));
     }
-    for (name, path, specs) in loaded {
+    for (definition, specs) in loaded {
+        let path = &definition.path;
         if specs.is_empty() {
             writeln!(log, "{}: no measures", path.display()).map_err(log_io)?;
             continue;
         }
-        let suffix = name["study_definition".len()..].to_string();
+        let suffix = definition.suffix().to_string();
         let opts = Options {
             output_dir: project_dir.join(&args.output_dir),
             suffix,
@@ -273,14 +230,5 @@ mod tests {
             let err = parse_args(&args(bad)).unwrap_err();
             assert!(matches!(err, MeasuresError::Usage(_)), "{bad:?}: {err}");
         }
-    }
-
-    #[test]
-    fn study_definition_names() {
-        assert!(is_study_definition_name("study_definition"));
-        assert!(is_study_definition_name("study_definition_x1"));
-        assert!(!is_study_definition_name("study_definition_"));
-        assert!(!is_study_definition_name("study_definitionx"));
-        assert!(!is_study_definition_name("other"));
     }
 }

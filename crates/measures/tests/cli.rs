@@ -163,8 +163,11 @@ fn errors_name_the_study_definition() {
         &mut Vec::new(),
     )
     .unwrap_err();
+    // The same message as generate_cohort's (files::study), listing what is there.
     assert!(
-        err.to_string().contains("study_definition_missing.yaml"),
+        err.to_string().contains(
+            "generate_measures: unknown study definition `study_definition_missing` (in "
+        ) && err.to_string().ends_with("analysis: study_definition)"),
         "{err}"
     );
 

@@ -119,7 +119,10 @@ pub fn generate_plots(
     })?;
     for (breakdown, jpeg, series, shown, redacted) in figures {
         let path = output_dir.join(breakdown.figure_file());
-        write_atomically(&path, &jpeg)?;
+        files::write_atomic(&path, &jpeg).map_err(|source| PlotsError::Write {
+            path: path.clone(),
+            source,
+        })?;
         // The log is informational: a failing log writer does not fail the action.
         let _ = writeln!(
             log,
@@ -147,24 +150,6 @@ fn draw_figure(breakdown: Breakdown, measures_dir: &Path) -> Result<Figure, Plot
     )?;
     let (shown, redacted) = chart.data.counts();
     Ok((breakdown, jpeg, chart.data.series.len(), shown, redacted))
-}
-
-/// Writes `bytes` to a temporary file beside `path`, then renames it to `path`.
-pub fn write_atomically(path: &Path, bytes: &[u8]) -> Result<(), PlotsError> {
-    let name = path
-        .file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_default();
-    let tmp = path.with_file_name(format!(".{name}.tmp"));
-    let err = |source| PlotsError::Write {
-        path: path.to_path_buf(),
-        source,
-    };
-    std::fs::write(&tmp, bytes).map_err(err)?;
-    std::fs::rename(&tmp, path).map_err(|e| {
-        let _ = std::fs::remove_file(&tmp);
-        err(e)
-    })
 }
 
 #[cfg(test)]

@@ -90,12 +90,9 @@ pub fn generate_report(
             source,
         })?;
     }
-    plots::cli::write_atomically(&output, html.as_bytes()).map_err(|e| match e {
-        plots::PlotsError::Write { path, source } => ReportError::Write { path, source },
-        other => ReportError::Write {
-            path: output.clone(),
-            source: std::io::Error::other(other.to_string()),
-        },
+    files::write_atomic(&output, html.as_bytes()).map_err(|source| ReportError::Write {
+        path: output.clone(),
+        source,
     })?;
     let (shown, redacted) = charts.iter().fold((0, 0), |(s, r), c| {
         let (cs, cr) = c.data.counts();

@@ -18,13 +18,14 @@ use crate::engine;
 use crate::expectations::{self, ExpectationsError};
 use crate::interpret::ExtractError;
 use crate::ir::CompileError;
-use crate::output::{
-    output_file_name, parse_index_date_range, write_frame, OutputError, OutputFormat, PendingFile,
-};
+use crate::output::{parse_index_date_range, write_frame, OutputError, OutputFormat};
 use crate::source::{DataSource, SourceError, DATABASE_URL_ENV};
 use crate::study::{StudyDefinition, StudyError};
 use crate::synth::{self, CodeSet, SynthConfig};
 use crate::tables::TableFrames;
+use files::names::{cohort_file_name, COHORT_STEM};
+use files::study::{StudyDefinitionError, StudyLanguage};
+use files::PendingFile;
 pub use progress::Progress;
 
 /// The seed of synthetic and expectations dummy data when `--seed` is not given.
@@ -49,6 +50,8 @@ pub enum CohortError {
     Expectations(#[from] ExpectationsError),
     #[error("{0}")]
     DummyDataFile(String),
+    #[error("generate_cohort: {0}")]
+    StudyDefinitions(#[from] StudyDefinitionError),
     #[error("{context}: {source}")]
     Io {
         context: String,
@@ -102,8 +105,12 @@ pub fn run(
     project_dir: &Path,
     log: &mut dyn Write,
 ) -> Result<(), CohortError> {
-    let names = study_definitions(project_dir, args.study_definition.as_deref())?;
-    let (out_dir, out_name, format, keep_suffix) = output_target(args, names.len())?;
+    let definitions = files::study::select(
+        &project_dir.join("analysis"),
+        args.study_definition.as_deref(),
+        StudyLanguage::Yaml,
+    )?;
+    let (out_dir, out_name, format, keep_suffix) = output_target(args, definitions.len())?;
     let out_dir = project_dir.join(out_dir);
 
     let mode = if let Some(url) = args.database_url.clone().or(env_database_url) {
@@ -128,19 +135,16 @@ pub fn run(
         _ => None,
     };
     let mut jobs = Vec::new();
-    for (name, suffix) in &names {
-        let path = project_dir.join("analysis").join(format!("{name}.yaml"));
-        let study = StudyDefinition::load(&path)?;
-        let suffix = if keep_suffix {
-            suffix.clone()
-        } else {
-            String::new()
-        };
+    for definition in &definitions {
+        let path = &definition.path;
+        let study = StudyDefinition::load(path)?;
+        let suffix = if keep_suffix { definition.suffix() } else { "" };
         let targets = match &range {
             Some(dates) => dates
                 .iter()
                 .map(|d| {
-                    let file = output_file_name(&out_name, &suffix, Some(*d), format);
+                    let date = d.format("%Y-%m-%d").to_string();
+                    let file = cohort_file_name(&out_name, suffix, Some(&date), format);
                     (*d, out_dir.join(file))
                 })
                 .collect(),
@@ -153,7 +157,7 @@ pub fn run(
                 })?;
                 vec![(
                     d,
-                    out_dir.join(output_file_name(&out_name, &suffix, None, format)),
+                    out_dir.join(cohort_file_name(&out_name, suffix, None, format)),
                 )]
             }
         };
@@ -341,73 +345,11 @@ fn copy_file(from: &Path, to: &Path) -> Result<(), CohortError> {
         "cannot read dummy data file {}",
         from.display()
     )))?;
-    let (pending, mut file) = PendingFile::create(to)?;
-    std::io::copy(&mut src, &mut file).map_err(io(format!("cannot write {}", to.display())))?;
+    let cannot_write = || io(format!("cannot write {}", to.display()));
+    let (pending, mut file) = PendingFile::create(to).map_err(cannot_write())?;
+    std::io::copy(&mut src, &mut file).map_err(cannot_write())?;
     drop(file);
-    pending.commit()?;
-    Ok(())
-}
-
-/// The study definitions to run: `(name, suffix)` pairs, e.g. `("study_definition_x", "_x")`.
-fn study_definitions(
-    project_dir: &Path,
-    wanted: Option<&str>,
-) -> Result<Vec<(String, String)>, CohortError> {
-    let analysis = project_dir.join("analysis");
-    let entries = std::fs::read_dir(&analysis).map_err(io(format!(
-        "cannot list study definitions in {}",
-        analysis.display()
-    )))?;
-    let mut found: Vec<(String, String)> = entries
-        .filter_map(|e| e.ok())
-        .filter_map(|e| {
-            let file = e.file_name().into_string().ok()?;
-            let name = file.strip_suffix(".yaml")?;
-            let suffix = study_suffix(name)?;
-            Some((name.to_string(), suffix))
-        })
-        .collect();
-    found.sort();
-    match wanted {
-        None | Some("all") => {
-            if found.is_empty() {
-                Err(usage(format!(
-                    "no study definitions (study_definition*.yaml) in {}",
-                    analysis.display()
-                )))
-            } else {
-                Ok(found)
-            }
-        }
-        Some(name) => found
-            .iter()
-            .find(|(n, _)| n == name)
-            .cloned()
-            .map(|f| vec![f])
-            .ok_or_else(|| {
-                let known: Vec<&str> = found.iter().map(|(n, _)| n.as_str()).collect();
-                usage(format!(
-                    "unknown study definition `{name}` (in {}: {})",
-                    analysis.display(),
-                    if known.is_empty() {
-                        "none".to_string()
-                    } else {
-                        known.join(", ")
-                    }
-                ))
-            }),
-    }
-}
-
-/// `Some("_x")` for `study_definition_x`, `Some("")` for `study_definition`, else `None`.
-fn study_suffix(name: &str) -> Option<String> {
-    let rest = name.strip_prefix("study_definition")?;
-    if rest.is_empty() {
-        return Some(String::new());
-    }
-    let word = rest.strip_prefix('_')?;
-    (!word.is_empty() && word.chars().all(|c| c.is_alphanumeric() || c == '_'))
-        .then(|| rest.to_string())
+    pending.commit().map_err(cannot_write())
 }
 
 /// `(output dir, output name, format, keep the study suffix)`, from `--output-dir`,
@@ -421,7 +363,7 @@ fn output_target(
             args.output_dir
                 .clone()
                 .unwrap_or_else(|| PathBuf::from("output")),
-            "input".to_string(),
+            COHORT_STEM.to_string(),
             args.output_format.unwrap_or(OutputFormat::Csv),
             true,
         ));
@@ -430,17 +372,13 @@ fn output_target(
         .file_name()
         .map(|n| n.to_string_lossy().into_owned())
         .unwrap_or_default();
-    let format = OutputFormat::from_file_name(&name).ok_or_else(|| {
+    let (stem, format) = OutputFormat::strip_extension(&name).ok_or_else(|| {
         usage(format!(
             "--output-file {}: the name must end in .csv, .csv.gz, .parquet, .arrow or .feather",
             file.display()
         ))
     })?;
-    let stem = [".csv.gz", ".csv", ".parquet", ".arrow", ".feather"]
-        .iter()
-        .find_map(|ext| name.strip_suffix(ext))
-        .unwrap_or(&name)
-        .to_string();
+    let stem = stem.to_string();
     let dir = file
         .parent()
         .filter(|p| !p.as_os_str().is_empty())
