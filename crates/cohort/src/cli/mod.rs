@@ -2,8 +2,8 @@
 //! (`spec/data-sources.md`), writing one file per index date (`spec/study-definition.md`,
 //! "Output of generate_cohort").
 
-mod args;
 mod dummy_file;
+mod options;
 mod progress;
 
 use std::collections::BTreeMap;
@@ -12,14 +12,14 @@ use std::path::{Path, PathBuf};
 
 use chrono::NaiveDate;
 
-pub use args::{Args, DummyData};
+pub use options::{CohortOptions, DummyData};
 
 use crate::engine;
 use crate::expectations::{self, ExpectationsError};
 use crate::interpret::ExtractError;
 use crate::ir::CompileError;
 use crate::output::{parse_index_date_range, write_frame, OutputError, OutputFormat};
-use crate::source::{DataSource, SourceError, DATABASE_URL_ENV};
+use crate::source::{DataSource, SourceError};
 use crate::study::{StudyDefinition, StudyError};
 use crate::synth::{self, CodeSet, SynthConfig};
 use crate::tables::TableFrames;
@@ -68,21 +68,6 @@ fn io(context: impl Into<String>) -> impl FnOnce(std::io::Error) -> CohortError 
     move |source| CohortError::Io { context, source }
 }
 
-/// Runs `generate_cohort` with `args` (what follows `generate_cohort` on the run line) in
-/// `project_dir`, logging to `log`. The database URL comes from `--database-url`, else the
-/// `DATABASE_URL` environment variable.
-pub fn generate_cohort(
-    args: &[String],
-    project_dir: &Path,
-    log: &mut dyn Write,
-) -> Result<(), CohortError> {
-    let args = Args::parse(args).map_err(CohortError::Usage)?;
-    let env_url = std::env::var(DATABASE_URL_ENV)
-        .ok()
-        .filter(|v| !v.trim().is_empty());
-    run(&args, env_url, project_dir, log)
-}
-
 /// Where the tables or rows come from.
 enum Mode {
     Database(DataSource),
@@ -98,13 +83,15 @@ struct Job {
     targets: Vec<(NaiveDate, PathBuf)>,
 }
 
-/// [`generate_cohort`] with parsed arguments and the environment's database URL given.
-pub fn run(
-    args: &Args,
-    env_database_url: Option<String>,
+/// Runs `generate_cohort` with `options` in `project_dir`, logging to `log`: one output per
+/// study definition and index date, from the database in `options.database_url`, else from
+/// dummy data.
+pub fn generate_cohort(
+    options: &CohortOptions,
     project_dir: &Path,
     log: &mut dyn Write,
 ) -> Result<(), CohortError> {
+    let args = options;
     let definitions = files::study::select(
         &project_dir.join("analysis"),
         args.study_definition.as_deref(),
@@ -113,8 +100,12 @@ pub fn run(
     let (out_dir, out_name, format, keep_suffix) = output_target(args, definitions.len())?;
     let out_dir = project_dir.join(out_dir);
 
-    let mode = if let Some(url) = args.database_url.clone().or(env_database_url) {
-        Mode::Database(DataSource::from_url(&url, project_dir)?)
+    let mode = if let Some(url) = args
+        .database_url
+        .as_deref()
+        .filter(|u| !u.trim().is_empty())
+    {
+        Mode::Database(DataSource::from_url(url, project_dir)?)
     } else if let Some(file) = &args.dummy_data_file {
         Mode::DummyFile(project_dir.join(file))
     } else if let Some(n) = args.expectations_population {
@@ -355,7 +346,7 @@ fn copy_file(from: &Path, to: &Path) -> Result<(), CohortError> {
 /// `(output dir, output name, format, keep the study suffix)`, from `--output-dir`,
 /// `--output-format` and `--output-file`.
 fn output_target(
-    args: &Args,
+    args: &CohortOptions,
     n_studies: usize,
 ) -> Result<(PathBuf, String, OutputFormat, bool), CohortError> {
     let Some(file) = &args.output_file else {
