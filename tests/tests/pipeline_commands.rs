@@ -78,7 +78,7 @@ fn check_agrees_with_the_corpus_verdicts() {
 
 #[test]
 fn check_reports_a_broken_study_definition() {
-    let dir = project("version: '3.0'\nexpectations: {population_size: 10}\nactions:\n  gen:\n    run: cohortextractor:latest generate_cohort --study-definition sd\n    outputs:\n      highly_sensitive:\n        c: output/input.csv\n");
+    let dir = project("version: '3.0'\nexpectations: {population_size: 10}\nactions:\n  gen:\n    run: cohortextractor:latest generate_cohort --study-definition study_definition_sd\n    outputs:\n      highly_sensitive:\n        c: output/input.csv\n");
     // Missing study definition: only a warning.
     assert_eq!(
         xtask(&["check", "--project-dir", dir_arg(dir.path())]),
@@ -86,7 +86,7 @@ fn check_reports_a_broken_study_definition() {
     );
     std::fs::create_dir(dir.path().join("analysis")).unwrap();
     std::fs::write(
-        dir.path().join("analysis/sd.py"),
+        dir.path().join("analysis/study_definition_sd.py"),
         "from cohortextractor import StudyDefinition\n",
     )
     .unwrap();
@@ -94,9 +94,19 @@ fn check_reports_a_broken_study_definition() {
         xtask(&["check", "--project-dir", dir_arg(dir.path())]),
         ExitCode::SUCCESS
     );
-    std::fs::write(dir.path().join("analysis/sd.yaml"), "a: [\n").unwrap();
+    std::fs::write(
+        dir.path().join("analysis/study_definition_sd.yaml"),
+        "a: [\n",
+    )
+    .unwrap();
     assert_eq!(
         xtask(&["check", "--project-dir", dir_arg(dir.path())]),
+        ExitCode::FAILURE
+    );
+    // A name generate_cohort can never find (cohortextractor: study_definition[_NAME]).
+    let bad = project("version: '3.0'\nexpectations: {population_size: 10}\nactions:\n  gen:\n    run: cohortextractor:latest generate_cohort --study-definition sd\n    outputs:\n      highly_sensitive:\n        c: output/input.csv\n");
+    assert_eq!(
+        xtask(&["check", "--project-dir", dir_arg(bad.path())]),
         ExitCode::FAILURE
     );
 }

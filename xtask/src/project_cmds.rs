@@ -10,6 +10,8 @@ use pipeline::graph::PlanError;
 use pipeline::runner::{self, RunError, RunOptions};
 use pipeline::{Diagnostic, Project};
 
+use files::study::StudyLanguage;
+
 use crate::{images, study_check};
 
 /// Flags shared by `run` and `run-all` (as `opensafely run`).
@@ -83,11 +85,9 @@ pub fn check(dir: &Path) -> ExitCode {
                 Some("generate_cohort" | "generate_measures")
             );
         if study_command {
-            let name = run
-                .option("--study-definition")
-                .unwrap_or("study_definition");
+            let name = run.option("--study-definition").unwrap_or("all");
             if seen.insert(name.to_string()) {
-                errors += check_study(dir, name, &action.name);
+                errors += check_studies(dir, name, &action.name);
             }
         }
         if let Some(codelist) = run.option("--codelist") {
@@ -105,29 +105,56 @@ pub fn check(dir: &Path) -> ExitCode {
     ExitCode::SUCCESS
 }
 
-/// Checks `analysis/NAME.yaml`; returns the number of errors printed.
-fn check_study(dir: &Path, name: &str, action: &str) -> usize {
-    let yaml = format!("analysis/{name}.yaml");
-    let py = format!("analysis/{name}.py");
-    if dir.join(&yaml).is_file() {
-        match study_check::check_study_definition(&dir.join(&yaml)) {
-            Ok(()) => 0,
-            Err(problems) => {
-                for p in &problems {
-                    eprintln!("{p}");
+/// Checks the study definitions `--study-definition NAME` (or `all`) selects, as
+/// `generate_cohort` finds them (`files::study`); returns the number of errors printed.
+fn check_studies(dir: &Path, name: &str, action: &str) -> usize {
+    if name != "all" && files::study::study_definition_suffix(name).is_none() {
+        eprintln!("{}: error: --study-definition {name} (action {action}) is not a study definition name (study_definition or study_definition_NAME)", project_file(dir));
+        return 1;
+    }
+    let found = files::study::discover(&dir.join("analysis")).unwrap_or_default();
+    let selected: Vec<_> = found
+        .iter()
+        .filter(|f| name == "all" || f.name == name)
+        .collect();
+    if selected.is_empty() {
+        let wanted = if name == "all" {
+            "study_definition*"
+        } else {
+            name
+        };
+        eprintln!(
+            "warning: analysis/{wanted}.yaml (action {action}) does not exist; it may be written by an earlier action"
+        );
+        return 0;
+    }
+    let mut errors = 0;
+    for definition in selected {
+        let shown = format!(
+            "analysis/{}.{}",
+            definition.name,
+            definition.language.extension()
+        );
+        match definition.language {
+            StudyLanguage::Python => {
+                if !found
+                    .iter()
+                    .any(|f| f.name == definition.name && f.language == StudyLanguage::Yaml)
+                {
+                    eprintln!("warning: {shown} (action {action}) is a Python study definition; this project reads YAML study definitions (analysis/{}.yaml), so it is not checked", definition.name);
                 }
-                problems.len()
+            }
+            StudyLanguage::Yaml => {
+                if let Err(problems) = study_check::check_study_definition(&dir.join(&shown)) {
+                    for p in &problems {
+                        eprintln!("{p}");
+                    }
+                    errors += problems.len();
+                }
             }
         }
-    } else if dir.join(&py).is_file() {
-        eprintln!("warning: {py} (action {action}) is a Python study definition; this project reads YAML study definitions ({yaml}), so it is not checked");
-        0
-    } else {
-        eprintln!(
-            "warning: {yaml} (action {action}) does not exist; it may be written by an earlier action"
-        );
-        0
     }
+    errors
 }
 
 /// Checks a codelist CSV named by an action: readable text with a header line. Returns the

@@ -97,21 +97,16 @@ fn run_cohort(ehr: &std::path::Path) {
     ] {
         std::fs::copy(root.join(file), project.path().join(file)).expect("copy study");
     }
-    let args: Vec<String> = [
-        "--study-definition",
-        "study_definition",
-        "--index-date-range",
-        "2019-01-01 to 2021-01-01 by month",
-        "--output-dir=output/measures",
-        "--database-url",
-    ]
-    .iter()
-    .map(|s| s.to_string())
-    .chain([format!("file://{}", ehr.display())])
-    .collect();
+    let options = cohort::cli::CohortOptions {
+        study_definition: Some("study_definition".into()),
+        index_date_range: Some("2019-01-01 to 2021-01-01 by month".into()),
+        output_dir: Some("output/measures".into()),
+        database_url: Some(format!("file://{}", ehr.display())),
+        ..Default::default()
+    };
     let started = Instant::now();
     let mut log = Vec::new();
-    cohort::cli::generate_cohort(&args, project.path(), &mut log).expect("generate_cohort");
+    cohort::cli::generate_cohort(&options, project.path(), &mut log).expect("generate_cohort");
     println!(
         "generate_cohort: 25 monthly cohorts from those tables in {:.2} s",
         started.elapsed().as_secs_f64()

@@ -8,7 +8,6 @@ pub mod dates;
 pub mod engine;
 pub mod expectations;
 pub mod expr;
-pub mod format;
 pub mod interpret;
 pub mod ir;
 pub mod lang;

@@ -25,21 +25,15 @@ fn expected(date: &str) -> String {
 #[test]
 fn generate_cohort_over_the_folder_gives_the_hand_worked_rows() {
     let out = tempfile::tempdir().unwrap();
-    let args: Vec<String> = [
-        "--study-definition",
-        "study_definition",
-        "--index-date-range",
-        "2020-01-01 to 2020-03-01 by month",
-        "--output-dir",
-        out.path().to_str().unwrap(),
-        "--database-url",
-        &format!("file://{}", edge_cases().display()),
-    ]
-    .iter()
-    .map(|s| s.to_string())
-    .collect();
+    let options = cohort::cli::CohortOptions {
+        study_definition: Some("study_definition".into()),
+        index_date_range: Some("2020-01-01 to 2020-03-01 by month".into()),
+        output_dir: Some(out.path().to_path_buf()),
+        database_url: Some(format!("file://{}", edge_cases().display())),
+        ..Default::default()
+    };
     let mut log = Vec::new();
-    cohort::cli::generate_cohort(&args, &repo_root(), &mut log).unwrap();
+    cohort::cli::generate_cohort(&options, &repo_root(), &mut log).unwrap();
     for date in DATES {
         let got = fs::read_to_string(out.path().join(format!("input_{date}.csv"))).unwrap();
         assert_eq!(got, expected(date), "{date}");

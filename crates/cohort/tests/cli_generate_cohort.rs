@@ -2,7 +2,7 @@
 
 use std::path::{Path, PathBuf};
 
-use cohort::cli::{generate_cohort, run, Args};
+use cohort::cli::{generate_cohort, CohortOptions, DummyData};
 use cohort::output::OutputFormat;
 use cohort::synth::{study_code_sets, write_ehr, SynthConfig};
 use polars::prelude::*;
@@ -26,16 +26,24 @@ fn project() -> tempfile::TempDir {
     dir
 }
 
-fn args(s: &[&str]) -> Vec<String> {
-    s.iter().map(|a| a.to_string()).collect()
+/// Runs `generate_cohort` in `dir`; the log, or the error's message.
+fn gen(dir: &Path, options: CohortOptions) -> Result<String, String> {
+    let mut log = Vec::new();
+    generate_cohort(&options, dir, &mut log).map_err(|e| e.to_string())?;
+    Ok(String::from_utf8(log).unwrap())
 }
 
-/// Runs without reading `DATABASE_URL` from the environment.
-fn gen(dir: &Path, a: &[&str]) -> Result<String, String> {
-    let mut log = Vec::new();
-    let parsed = Args::parse(&args(a)).map_err(|e| e.to_string())?;
-    run(&parsed, None, dir, &mut log).map_err(|e| e.to_string())?;
-    Ok(String::from_utf8(log).unwrap())
+/// The study's 25 monthly index dates.
+fn range() -> Option<String> {
+    Some(RANGE.to_string())
+}
+
+/// Dummy data of `n` patients.
+fn population(n: usize) -> CohortOptions {
+    CohortOptions {
+        expectations_population: Some(n),
+        ..CohortOptions::default()
+    }
 }
 
 fn listing(dir: &Path) -> Vec<String> {
@@ -55,21 +63,20 @@ fn lines(path: &Path) -> Vec<String> {
         .collect()
 }
 
-const RANGE: &str = "--index-date-range=2019-01-01 to 2021-01-01 by month";
+const RANGE: &str = "2019-01-01 to 2021-01-01 by month";
 
 #[test]
 fn expectations_mode_writes_one_file_per_month() {
     let p = project();
     let log = gen(
         p.path(),
-        &[
-            "--study-definition",
-            "study_definition",
-            RANGE,
-            "--output-dir=output/measures",
-            "--expectations-population=200",
-            "--dummy-data=expectations",
-        ],
+        CohortOptions {
+            study_definition: Some("study_definition".into()),
+            index_date_range: range(),
+            output_dir: Some("output/measures".into()),
+            dummy_data: DummyData::Expectations,
+            ..population(200)
+        },
     )
     .unwrap();
     let files = listing(&p.path().join("output/measures"));
@@ -109,32 +116,25 @@ fn rows(path: &Path) -> Vec<(i64, bool, i64, String)> {
 #[test]
 fn synthetic_mode_queries_a_consistent_population_and_matches_database_mode() {
     let p = project();
-    gen(
+    let e = gen(
         p.path(),
-        &[
-            "--index-date-range",
-            "2019-01-01 to 2021-01-01 by year",
-            "--output-dir",
-            "out",
-            "--expectations-population",
-            "4000",
-        ],
+        CohortOptions {
+            index_date_range: Some("2019-01-01 to 2021-01-01 by year".into()),
+            output_dir: Some("out".into()),
+            ..population(4000)
+        },
     )
-    .map(|_| ())
-    .unwrap_or_else(|e| assert!(e.contains("unknown period `year`"), "{e}"));
+    .unwrap_err();
+    assert!(e.contains("unknown period `year`"), "{e}");
 
     let log = gen(
         p.path(),
-        &[
-            "--index-date-range",
-            "2019-01-01 to 2021-01-01 by month",
-            "--output-dir",
-            "out",
-            "--expectations-population",
-            "4000",
-            "--seed",
-            "5",
-        ],
+        CohortOptions {
+            index_date_range: range(),
+            output_dir: Some("out".into()),
+            seed: Some(5),
+            ..population(4000)
+        },
     )
     .unwrap();
     assert!(log.contains("4000 patients"), "{log}");
@@ -176,9 +176,16 @@ fn synthetic_mode_queries_a_consistent_population_and_matches_database_mode() {
         &mut |_, _| {},
     )
     .unwrap();
-    let parsed = Args::parse(&args(&[RANGE, "--output-dir=db"])).unwrap();
-    let mut log = Vec::new();
-    run(&parsed, Some("file://ehr".into()), p.path(), &mut log).unwrap();
+    gen(
+        p.path(),
+        CohortOptions {
+            index_date_range: range(),
+            output_dir: Some("db".into()),
+            database_url: Some("file://ehr".into()),
+            ..CohortOptions::default()
+        },
+    )
+    .unwrap();
     for f in listing(&out) {
         assert_eq!(
             std::fs::read(out.join(&f)).unwrap(),
@@ -193,11 +200,11 @@ fn parquet_output_and_output_file_naming() {
     let p = project();
     gen(
         p.path(),
-        &[
-            "--index-date-range=2020-01-01 to 2020-02-01",
-            "--output-file=output/cohort.parquet",
-            "--expectations-population=300",
-        ],
+        CohortOptions {
+            index_date_range: Some("2020-01-01 to 2020-02-01".into()),
+            output_file: Some("output/cohort.parquet".into()),
+            ..population(300)
+        },
     )
     .unwrap();
     assert_eq!(
@@ -223,12 +230,11 @@ fn parquet_output_and_output_file_naming() {
     // Without a range: the study's index_date, no date in the name.
     gen(
         p.path(),
-        &[
-            "--output-format",
-            "csv.gz",
-            "--expectations-population=50",
-            "--dummy-data=expectations",
-        ],
+        CohortOptions {
+            output_format: Some(OutputFormat::CsvGz),
+            dummy_data: DummyData::Expectations,
+            ..population(50)
+        },
     )
     .unwrap();
     assert!(p.path().join("output/input.csv.gz").is_file());
@@ -242,13 +248,17 @@ fn skip_existing_keeps_files_and_dummy_data_files_are_checked_and_copied() {
     std::fs::write(out.join("input_2020-01-01.csv"), "keep\n").unwrap();
     let dummy = "patient_id,had_pulse_ox,region,age,age_band,sex\n1,0,London,40,40-49,F\n";
     std::fs::write(p.path().join("dummy.csv"), dummy).unwrap();
+    let dummy_file = |file: &str| CohortOptions {
+        dummy_data_file: Some(file.into()),
+        ..CohortOptions::default()
+    };
     gen(
         p.path(),
-        &[
-            "--index-date-range=2020-01-01 to 2020-03-01",
-            "--dummy-data-file=dummy.csv",
-            "--skip-existing",
-        ],
+        CohortOptions {
+            index_date_range: Some("2020-01-01 to 2020-03-01".into()),
+            skip_existing: true,
+            ..dummy_file("dummy.csv")
+        },
     )
     .unwrap();
     assert_eq!(
@@ -265,21 +275,24 @@ fn skip_existing_keeps_files_and_dummy_data_files_are_checked_and_copied() {
         "patient_id,had_pulse_ox,region,age,sex\n1,0,London,40,F\n",
     )
     .unwrap();
-    let e = gen(p.path(), &["--dummy-data-file=bad.csv"]).unwrap_err();
+    let e = gen(p.path(), dummy_file("bad.csv")).unwrap_err();
     assert!(e.contains("missing columns: age_band"), "{e}");
     std::fs::write(
         p.path().join("bad.csv"),
         "patient_id,had_pulse_ox,region,age,age_band,sex\n1,2,London,40,40-49,F\n",
     )
     .unwrap();
-    let e = gen(p.path(), &["--dummy-data-file=bad.csv"]).unwrap_err();
+    let e = gen(p.path(), dummy_file("bad.csv")).unwrap_err();
     assert!(
         e.contains("`had_pulse_ox`, row 1: `2` is not 0 or 1"),
         "{e}"
     );
     let e = gen(
         p.path(),
-        &["--dummy-data-file=dummy.csv", "--output-format=parquet"],
+        CohortOptions {
+            output_format: Some(OutputFormat::Parquet),
+            ..dummy_file("dummy.csv")
+        },
     )
     .unwrap_err();
     assert!(e.contains("must be a .parquet file"), "{e}");
@@ -288,57 +301,60 @@ fn skip_existing_keeps_files_and_dummy_data_files_are_checked_and_copied() {
 #[test]
 fn usage_errors_are_clear() {
     let p = project();
-    let cases: [(&[&str], &str); 6] = [
+    let cases = [
         (
-            &["--study-definition", "nope", "--expectations-population=5"],
+            CohortOptions {
+                study_definition: Some("nope".into()),
+                ..population(5)
+            },
             "unknown study definition `nope` (in",
         ),
-        (&[], "no data source"),
+        (CohortOptions::default(), "no data source"),
         (
-            &[
-                "--index-date-range",
-                "2019-01-31 to 2019-03-31",
-                "--expectations-population=5",
-            ],
+            CohortOptions {
+                index_date_range: Some("2019-01-31 to 2019-03-31".into()),
+                ..population(5)
+            },
             "no day 31",
         ),
         (
-            &["--output-file=out/x.txt", "--expectations-population=5"],
+            CohortOptions {
+                output_file: Some("out/x.txt".into()),
+                ..population(5)
+            },
             "must end in",
         ),
         (
-            &[
-                "--output-file=out/x.csv",
-                "--output-dir=elsewhere",
-                "--expectations-population=5",
-            ],
+            CohortOptions {
+                output_file: Some("out/x.csv".into()),
+                output_dir: Some("elsewhere".into()),
+                ..population(5)
+            },
             "conflicts with --output-dir",
         ),
-        (&["--bogus"], "unknown option `--bogus`"),
     ];
-    for (a, want) in cases {
-        let e = gen(p.path(), a).unwrap_err();
-        assert!(e.contains(want), "{a:?}: {e}");
+    for (options, want) in cases {
+        let e = gen(p.path(), options.clone()).unwrap_err();
+        assert!(e.contains(want), "{options:?}: {e}");
     }
-    let mut log = Vec::new();
-    let e = generate_cohort(
-        &args(&["--database-url", "postgresql://u:secret@h/db"]),
+    let e = gen(
         p.path(),
-        &mut log,
+        CohortOptions {
+            database_url: Some("postgresql://u:secret@h/db".into()),
+            ..CohortOptions::default()
+        },
     )
-    .unwrap_err()
-    .to_string();
+    .unwrap_err();
     assert!(
         e.contains("not supported yet") && !e.contains("secret"),
         "{e}"
     );
     let e = gen(
         p.path(),
-        &[
-            "--database-url",
-            "file://missing",
-            "--expectations-population=5",
-        ],
+        CohortOptions {
+            database_url: Some("file://missing".into()),
+            ..population(5)
+        },
     )
     .unwrap_err();
     assert!(e.contains("missing"), "{e}");

@@ -1,147 +1,46 @@
-//! The `generate_measures` command line, as cohortextractor takes it, and the glue from
-//! `analysis/study_definition*.yaml` to [`MeasureSpec`]s.
+//! The `generate_measures` command, as cohortextractor runs it ([`MeasuresOptions`]), and the
+//! glue from `analysis/study_definition*.yaml` to [`MeasureSpec`]s.
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
 use cohort::study::{GroupBy as StudyGroupBy, MeasureDef, StudyDefinition};
+use files::study::StudyLanguage;
 
 use crate::error::MeasuresError;
 use crate::run::{generate_measures_with, Options};
 use crate::spec::{Disclosure, GroupBy, MeasureSpec};
 
-/// Parsed `generate_measures` arguments.
+/// The options of `generate_measures` (cohortextractor's flags and ours), typed; relative
+/// paths are relative to the project folder. The driver parses argv into them
+/// (`xtask/src/images/generate_measures.rs`).
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Args {
+pub struct MeasuresOptions {
     /// `--study-definition NAME`; `None` (or `all`) means every `analysis/study_definition*.yaml`.
     pub study_definition: Option<String>,
-    /// `--output-dir DIR` (last wins), default `output`.
+    /// `--output-dir DIR`, default `output`.
     pub output_dir: PathBuf,
     /// `--skip-existing`.
     pub skip_existing: bool,
-    /// `--param K=V` values (accepted for compatibility; YAML study definitions take none).
-    pub params: Vec<String>,
+    /// `--param KEY=VALUE` pairs (accepted for compatibility; YAML study definitions take none).
+    pub params: Vec<(String, String)>,
     /// `--disclosure-control=cohortextractor|opensafely|none`, overriding each measure's own.
     pub disclosure: Option<Disclosure>,
     /// `--long-output FILE`: also write the ehrQL-style long table.
     pub long_output: Option<PathBuf>,
 }
 
-const USAGE: &str = "usage: generate_measures [--study-definition NAME] [--output-dir DIR] \
-[--skip-existing] [--param K=V ...] [--disclosure-control cohortextractor|opensafely|none] \
-[--long-output FILE]";
-
-/// Parses the arguments after `generate_measures` (`--flag value` and `--flag=value`).
-pub fn parse_args(args: &[String]) -> Result<Args, MeasuresError> {
-    let usage = |msg: String| MeasuresError::Usage(format!("{msg}\n{USAGE}"));
-    let mut out = Args {
-        study_definition: None,
-        output_dir: PathBuf::from("output"),
-        skip_existing: false,
-        params: Vec::new(),
-        disclosure: None,
-        long_output: None,
-    };
-    let mut i = 0;
-    while i < args.len() {
-        let arg = &args[i];
-        i += 1;
-        let (flag, inline) = match arg.split_once('=') {
-            Some((f, v)) if f.starts_with("--") => (f, Some(v.to_string())),
-            _ => (arg.as_str(), None),
-        };
-        let value = |i: &mut usize| -> Result<String, MeasuresError> {
-            if let Some(v) = inline.clone() {
-                return Ok(v);
-            }
-            match args.get(*i) {
-                Some(v) if !v.starts_with("--") => {
-                    *i += 1;
-                    Ok(v.clone())
-                }
-                _ => Err(usage(format!("{flag} expects a value"))),
-            }
-        };
-        match flag {
-            "--study-definition" => {
-                let name = value(&mut i)?;
-                out.study_definition = (name != "all").then_some(name);
-            }
-            "--output-dir" => out.output_dir = PathBuf::from(value(&mut i)?),
-            "--skip-existing" if inline.is_none() => out.skip_existing = true,
-            "--param" => {
-                // argparse nargs="+": one or more words, joined.
-                let mut words = Vec::new();
-                if let Some(v) = inline.clone() {
-                    words.push(v);
-                }
-                while let Some(w) = args.get(i).filter(|w| !w.starts_with("--")) {
-                    words.push(w.clone());
-                    i += 1;
-                }
-                if words.is_empty() {
-                    return Err(usage("--param expects KEY=VALUE".into()));
-                }
-                out.params.push(words.join(""));
-            }
-            "--disclosure-control" => {
-                out.disclosure = Some(value(&mut i)?.parse().map_err(usage)?);
-            }
-            "--long-output" => out.long_output = Some(PathBuf::from(value(&mut i)?)),
-            other => return Err(usage(format!("unrecognized argument '{other}'"))),
+impl Default for MeasuresOptions {
+    fn default() -> Self {
+        MeasuresOptions {
+            study_definition: None,
+            output_dir: PathBuf::from("output"),
+            skip_existing: false,
+            params: Vec::new(),
+            disclosure: None,
+            long_output: None,
         }
     }
-    Ok(out)
-}
-
-/// Whether `name` is `study_definition` or `study_definition_<word>`.
-fn is_study_definition_name(name: &str) -> bool {
-    match name.strip_prefix("study_definition") {
-        Some("") => true,
-        Some(rest) => {
-            rest.len() > 1
-                && rest.starts_with('_')
-                && rest[1..].chars().all(|c| c.is_alphanumeric() || c == '_')
-        }
-        None => false,
-    }
-}
-
-/// The study definitions to use: `(name, path)`, sorted by name.
-fn study_definitions(
-    project_dir: &Path,
-    selected: Option<&str>,
-) -> Result<Vec<(String, PathBuf)>, MeasuresError> {
-    let analysis = project_dir.join("analysis");
-    if let Some(name) = selected {
-        let path = analysis.join(format!("{name}.yaml"));
-        if !is_study_definition_name(name) || !path.is_file() {
-            return Err(MeasuresError::Usage(format!(
-                "--study-definition {name}: no study definition {}",
-                path.display()
-            )));
-        }
-        return Ok(vec![(name.to_string(), path)]);
-    }
-    let entries = std::fs::read_dir(&analysis).map_err(|e| MeasuresError::io(&analysis, e))?;
-    let mut found = Vec::new();
-    for entry in entries {
-        let entry = entry.map_err(|e| MeasuresError::io(&analysis, e))?;
-        let file = entry.file_name().to_string_lossy().into_owned();
-        if let Some(name) = file.strip_suffix(".yaml") {
-            if is_study_definition_name(name) {
-                found.push((name.to_string(), entry.path()));
-            }
-        }
-    }
-    found.sort();
-    if found.is_empty() {
-        return Err(MeasuresError::Usage(format!(
-            "no study definition (study_definition*.yaml) in {}",
-            analysis.display()
-        )));
-    }
-    Ok(found)
 }
 
 /// A study definition's measure as a [`MeasureSpec`].
@@ -171,37 +70,46 @@ pub fn load_measures(path: &Path) -> Result<Vec<MeasureSpec>, MeasuresError> {
     Ok(study.measures.iter().map(spec_from_def).collect())
 }
 
-/// The runner's entry point: `generate_measures` with cohortextractor's flags (`args` is what
-/// follows `generate_measures` on the run line), relative paths resolved against
-/// `project_dir`.
+/// The runner's entry point: `generate_measures` over the study definitions `options` select,
+/// relative paths resolved against `project_dir`.
 pub fn generate_measures(
-    args: &[String],
+    options: &MeasuresOptions,
     project_dir: &Path,
     log: &mut dyn Write,
 ) -> Result<(), MeasuresError> {
-    let args = parse_args(args)?;
+    let args = options;
     let log_io = |e: std::io::Error| MeasuresError::io("<log>", e);
     if !args.params.is_empty() {
         writeln!(
             log,
             "Ignoring --param {} (YAML study definitions take no parameters)",
-            args.params.join(" ")
+            args.params
+                .iter()
+                .map(|(k, v)| format!("{k}={v}"))
+                .collect::<Vec<_>>()
+                .join(" ")
         )
         .map_err(log_io)?;
     }
-    let definitions = study_definitions(project_dir, args.study_definition.as_deref())?;
+    let definitions = files::study::select(
+        &project_dir.join("analysis"),
+        args.study_definition.as_deref(),
+        StudyLanguage::Yaml,
+    )
+    .map_err(|e| MeasuresError::Usage(e.to_string()))?;
     // Load every definition before writing anything.
     let mut loaded = Vec::new();
-    for (name, path) in definitions {
-        let specs = load_measures(&path)?;
-        loaded.push((name, path, specs));
+    for definition in definitions {
+        let specs = load_measures(&definition.path)?;
+        loaded.push((definition, specs));
     }
-    for (name, path, specs) in loaded {
+    for (definition, specs) in loaded {
+        let path = &definition.path;
         if specs.is_empty() {
             writeln!(log, "{}: no measures", path.display()).map_err(log_io)?;
             continue;
         }
-        let suffix = name["study_definition".len()..].to_string();
+        let suffix = definition.suffix().to_string();
         let opts = Options {
             output_dir: project_dir.join(&args.output_dir),
             suffix,
@@ -213,74 +121,4 @@ pub fn generate_measures(
         generate_measures_with(&specs, &opts, log)?;
     }
     Ok(())
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn args(v: &[&str]) -> Vec<String> {
-        v.iter().map(|s| s.to_string()).collect()
-    }
-
-    #[test]
-    fn parses_cohortextractor_flags() {
-        let a = parse_args(&args(&[
-            "--study-definition",
-            "study_definition",
-            "--output-dir=output/measures",
-            "--skip-existing",
-            "--param",
-            "a=1",
-            "--param",
-            "b",
-            "=",
-            "2",
-            "--output-dir",
-            "out2",
-            "--disclosure-control=opensafely",
-            "--long-output",
-            "output/long.csv",
-        ]))
-        .unwrap();
-        assert_eq!(a.study_definition.as_deref(), Some("study_definition"));
-        assert_eq!(a.output_dir, PathBuf::from("out2"));
-        assert!(a.skip_existing);
-        assert_eq!(a.params, ["a=1", "b=2"]);
-        assert_eq!(a.disclosure, Some(Disclosure::OpenSafely));
-        assert_eq!(a.long_output, Some(PathBuf::from("output/long.csv")));
-
-        let d = parse_args(&[]).unwrap();
-        assert_eq!(d.output_dir, PathBuf::from("output"));
-        assert_eq!(d.study_definition, None);
-        assert_eq!(
-            parse_args(&args(&["--study-definition=all"]))
-                .unwrap()
-                .study_definition,
-            None
-        );
-    }
-
-    #[test]
-    fn rejects_bad_flags() {
-        for bad in [
-            &["--output-format", "csv"][..],
-            &["--output-dir"],
-            &["--param"],
-            &["--disclosure-control", "strict"],
-            &["extra"],
-        ] {
-            let err = parse_args(&args(bad)).unwrap_err();
-            assert!(matches!(err, MeasuresError::Usage(_)), "{bad:?}: {err}");
-        }
-    }
-
-    #[test]
-    fn study_definition_names() {
-        assert!(is_study_definition_name("study_definition"));
-        assert!(is_study_definition_name("study_definition_x1"));
-        assert!(!is_study_definition_name("study_definition_"));
-        assert!(!is_study_definition_name("study_definitionx"));
-        assert!(!is_study_definition_name("other"));
-    }
 }

@@ -1,29 +1,12 @@
-//! Finding a run's input files: `input{suffix}_{YYYY-MM-DD}.{csv|csv.gz|parquet|arrow|feather}`.
+//! Finding a run's input files: `input{suffix}_{YYYY-MM-DD}.{csv|csv.gz|parquet|arrow|feather}`
+//! (the names `files::names` gives cohorts).
 
 use std::path::{Path, PathBuf};
 
+use files::names::parse_cohort_file_name;
+use files::TableFormat;
+
 use crate::error::MeasuresError;
-
-/// The format of an input file, from its extension.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum InputFormat {
-    /// `.csv`
-    Csv,
-    /// `.csv.gz`
-    CsvGz,
-    /// `.parquet`
-    Parquet,
-    /// `.arrow` or `.feather` (Arrow IPC file)
-    Arrow,
-}
-
-const EXTENSIONS: [(&str, InputFormat); 5] = [
-    ("csv", InputFormat::Csv),
-    ("csv.gz", InputFormat::CsvGz),
-    ("parquet", InputFormat::Parquet),
-    ("arrow", InputFormat::Arrow),
-    ("feather", InputFormat::Arrow),
-];
 
 /// One input file of a run.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -33,25 +16,7 @@ pub struct InputFile {
     /// The index date from the file name, `YYYY-MM-DD`.
     pub date: String,
     /// How to read it.
-    pub format: InputFormat,
-}
-
-/// Parses a file name as `input{suffix}_{date}.{ext}`; `None` if it is not one.
-fn parse_name(name: &str, suffix: &str) -> Option<(String, InputFormat)> {
-    let rest = name
-        .strip_prefix("input")?
-        .strip_prefix(suffix)?
-        .strip_prefix('_')?;
-    let (date, ext) = rest.split_once('.')?;
-    let format = EXTENSIONS.iter().find(|(e, _)| *e == ext)?.1;
-    let b = date.as_bytes();
-    let shape = b.len() == 10
-        && b[4] == b'-'
-        && b[7] == b'-'
-        && b.iter()
-            .enumerate()
-            .all(|(i, c)| i == 4 || i == 7 || c.is_ascii_digit());
-    shape.then(|| (date.to_string(), format))
+    pub format: TableFormat,
 }
 
 /// Whether `YYYY-MM-DD` (already digit-shaped) is a day of the Gregorian calendar.
@@ -91,7 +56,7 @@ pub fn discover_inputs(dir: &Path, suffix: &str) -> Result<Vec<InputFile>, Measu
         let entry = entry.map_err(|e| MeasuresError::io(dir, e))?;
         let name = entry.file_name();
         let Some(name) = name.to_str() else { continue };
-        let Some((date, format)) = parse_name(name, suffix) else {
+        let Some((date, format)) = parse_cohort_file_name(name, suffix) else {
             continue;
         };
         let path = dir.join(name);
@@ -119,27 +84,6 @@ pub fn discover_inputs(dir: &Path, suffix: &str) -> Result<Vec<InputFile>, Measu
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn parses_input_names() {
-        assert_eq!(
-            parse_name("input_2020-11-01.csv", ""),
-            Some(("2020-11-01".into(), InputFormat::Csv))
-        );
-        assert_eq!(
-            parse_name("input_2020-11-01.csv.gz", ""),
-            Some(("2020-11-01".into(), InputFormat::CsvGz))
-        );
-        assert_eq!(
-            parse_name("input_b_2020-11-01.feather", "_b"),
-            Some(("2020-11-01".into(), InputFormat::Arrow))
-        );
-        assert_eq!(parse_name("input_b_2020-11-01.csv", ""), None);
-        assert_eq!(parse_name("input.csv", ""), None);
-        assert_eq!(parse_name("input_2020-11-01.dta", ""), None);
-        assert_eq!(parse_name("measure_x_2020-11-01.csv", ""), None);
-        assert_eq!(parse_name("input_2020-1-01.csv", ""), None);
-    }
 
     #[test]
     fn validates_calendar_dates() {

@@ -7,8 +7,9 @@ use std::path::Path;
 
 use rustc_hash::FxHashMap;
 
-use crate::discover::{InputFile, InputFormat};
+use crate::discover::InputFile;
 use crate::error::MeasuresError;
+use files::TableFormat;
 
 /// How a measure uses a column (for error messages).
 #[derive(Debug, Clone)]
@@ -87,7 +88,7 @@ pub(crate) fn parse_number(text: &[u8]) -> Option<f64> {
 /// Reads the needed columns of `input`.
 pub fn read_frame(input: &InputFile, needs: &[ColumnUse]) -> Result<Frame, MeasuresError> {
     match input.format {
-        InputFormat::Csv => {
+        TableFormat::Csv => {
             let file =
                 std::fs::File::open(&input.path).map_err(|e| MeasuresError::io(&input.path, e))?;
             read_csv(
@@ -96,7 +97,7 @@ pub fn read_frame(input: &InputFile, needs: &[ColumnUse]) -> Result<Frame, Measu
                 needs,
             )
         }
-        InputFormat::CsvGz => {
+        TableFormat::CsvGz => {
             let file =
                 std::fs::File::open(&input.path).map_err(|e| MeasuresError::io(&input.path, e))?;
             let gz = flate2::read::MultiGzDecoder::new(std::io::BufReader::new(file));
@@ -106,7 +107,7 @@ pub fn read_frame(input: &InputFile, needs: &[ColumnUse]) -> Result<Frame, Measu
                 needs,
             )
         }
-        InputFormat::Parquet | InputFormat::Arrow => columnar::read(input, needs),
+        TableFormat::Parquet | TableFormat::Arrow => columnar::read(input, needs),
     }
 }
 
@@ -234,8 +235,9 @@ mod columnar {
     use polars::prelude::*;
 
     use super::{missing_column, ColumnUse, Frame, Interner};
-    use crate::discover::{InputFile, InputFormat};
+    use crate::discover::InputFile;
     use crate::error::MeasuresError;
+    use files::TableFormat;
 
     fn open(input: &InputFile) -> Result<std::fs::File, MeasuresError> {
         std::fs::File::open(&input.path).map_err(|e| MeasuresError::io(&input.path, e))
@@ -246,7 +248,7 @@ mod columnar {
         let polars_error =
             |e: PolarsError| MeasuresError::bad_input(path, format!("cannot read: {e}"));
         let names: Vec<String> = match input.format {
-            InputFormat::Parquet => ParquetReader::new(open(input)?).schema(),
+            TableFormat::Parquet => ParquetReader::new(open(input)?).schema(),
             _ => IpcReader::new(open(input)?).schema(),
         }
         .map_err(polars_error)?
@@ -265,7 +267,7 @@ mod columnar {
             }
         }
         let df = match input.format {
-            InputFormat::Parquet => ParquetReader::new(open(input)?)
+            TableFormat::Parquet => ParquetReader::new(open(input)?)
                 .with_columns(Some(wanted))
                 .finish(),
             _ => IpcReader::new(open(input)?)
@@ -326,7 +328,7 @@ mod columnar {
             DataType::Float32 | DataType::Float64 => {
                 let cast = series.cast(&DataType::Float64).map_err(polars_error)?;
                 for v in cast.f64().map_err(polars_error)?.iter() {
-                    push(&v.map(cohort::format::python_float).unwrap_or_default())?;
+                    push(&v.map(files::python_float_repr).unwrap_or_default())?;
                 }
             }
             _ => {

@@ -1,10 +1,9 @@
 //! Output tables and how they are written: pandas/`csv.writer` CSV, per-date and combined
-//! measure files, the ehrQL-style long file, atomic writes.
+//! measure files, the ehrQL-style long file.
 
-use std::io::Write;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
-use cohort::format::pandas_float_cell;
+use files::pandas_float_cell;
 
 use crate::compute::{MeasureResult, NumberColumn};
 use crate::error::MeasuresError;
@@ -341,30 +340,6 @@ pub fn long_table(measures: &[(&MeasureSpec, Vec<(&str, &MeasureResult)>)]) -> T
     Table { header, rows }
 }
 
-/// Writes `contents` to `path` through a temporary file in the same folder and a rename, so
-/// `path` never holds a partial file.
-pub fn write_atomic(path: &Path, contents: &[u8]) -> Result<(), MeasuresError> {
-    let dir = path
-        .parent()
-        .filter(|p| !p.as_os_str().is_empty())
-        .unwrap_or(Path::new("."));
-    let name = path
-        .file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_default();
-    let tmp: PathBuf = dir.join(format!(".{name}.{}.tmp", std::process::id()));
-    let result = (|| {
-        let mut file = std::fs::File::create(&tmp)?;
-        file.write_all(contents)?;
-        file.sync_all()?;
-        std::fs::rename(&tmp, path)
-    })();
-    result.map_err(|e| {
-        let _ = std::fs::remove_file(&tmp);
-        MeasuresError::io(path, e)
-    })
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -438,21 +413,6 @@ mod tests {
         assert_eq!(integer_cell(0.0), "0");
         assert_eq!(integer_cell(2.5), "2.5");
         assert_eq!(integer_cell(f64::NAN), "");
-    }
-
-    #[test]
-    fn atomic_write_leaves_no_temporary_file() {
-        let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("out.csv");
-        write_atomic(&path, b"a\n1\n").unwrap();
-        assert_eq!(std::fs::read(&path).unwrap(), b"a\n1\n");
-        let names: Vec<_> = std::fs::read_dir(dir.path())
-            .unwrap()
-            .map(|e| e.unwrap().file_name())
-            .collect();
-        assert_eq!(names.len(), 1);
-        let err = write_atomic(&dir.path().join("missing/out.csv"), b"x").unwrap_err();
-        assert!(err.to_string().contains("missing/out.csv"), "{err}");
     }
 }
 

@@ -8,8 +8,9 @@ use crate::compute::{compute, MeasureResult};
 use crate::discover::{discover_inputs, InputFile};
 use crate::error::MeasuresError;
 use crate::frame::{read_frame, ColumnUse};
-use crate::output::{combine, long_table, write_atomic, LineEnding, Table};
+use crate::output::{combine, long_table, LineEnding, Table};
 use crate::spec::{validate_all, Disclosure, MeasureSpec, POPULATION};
+use files::names::measure_file_name;
 
 /// How to run.
 #[derive(Debug, Clone)]
@@ -83,12 +84,12 @@ pub fn column_uses<'a>(specs: impl IntoIterator<Item = &'a MeasureSpec>) -> Vec<
 
 /// The per-date output of measure `id` for `date`.
 pub fn per_date_path(dir: &Path, id: &str, date: &str) -> PathBuf {
-    dir.join(format!("measure_{id}_{date}.csv"))
+    dir.join(measure_file_name(id, Some(date)))
 }
 
 /// The combined output of measure `id`.
 pub fn combined_path(dir: &Path, id: &str) -> PathBuf {
-    dir.join(format!("measure_{id}.csv"))
+    dir.join(measure_file_name(id, None))
 }
 
 /// The results of every measure for one input file.
@@ -260,7 +261,7 @@ pub fn generate_measures_with(
         written: Vec::new(),
     };
     for (path, contents) in files {
-        write_atomic(&path, contents.as_bytes())?;
+        files::write_atomic(&path, contents.as_bytes()).map_err(|e| MeasuresError::io(&path, e))?;
         summary.written.push(path);
     }
     writeln!(

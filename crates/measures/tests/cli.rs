@@ -2,7 +2,8 @@
 
 use std::path::{Path, PathBuf};
 
-use measures::cli::generate_measures;
+use measures::cli::{generate_measures, MeasuresOptions};
+use measures::Disclosure;
 
 const FIXTURES: &str = concat!(
     env!("CARGO_MANIFEST_DIR"),
@@ -69,8 +70,12 @@ fn project() -> tempfile::TempDir {
     dir
 }
 
-fn args(v: &[&str]) -> Vec<String> {
-    v.iter().map(|s| s.to_string()).collect()
+/// Options writing to `output/measures`.
+fn into_measures() -> MeasuresOptions {
+    MeasuresOptions {
+        output_dir: "output/measures".into(),
+        ..MeasuresOptions::default()
+    }
 }
 
 fn measure_files(dir: &Path) -> Vec<PathBuf> {
@@ -92,14 +97,12 @@ fn measure_files(dir: &Path) -> Vec<PathBuf> {
 fn run_line_of_the_study_reproduces_cohortextractor() {
     let project = project();
     let mut log = Vec::new();
-    // As project.yaml runs it, plus the runner's --output-dir.
+    // As project.yaml runs it.
     generate_measures(
-        &args(&[
-            "--study-definition",
-            "study_definition",
-            "--output-dir=output/measures",
-            "--output-dir=output/measures",
-        ]),
+        &MeasuresOptions {
+            study_definition: Some("study_definition".into()),
+            ..into_measures()
+        },
         project.path(),
         &mut log,
     )
@@ -121,13 +124,11 @@ fn run_line_of_the_study_reproduces_cohortextractor() {
 fn flags_override_disclosure_and_add_the_long_file() {
     let project = project();
     generate_measures(
-        &args(&[
-            "--output-dir",
-            "output/measures",
-            "--disclosure-control=opensafely",
-            "--long-output",
-            "output/measures_long.csv",
-        ]),
+        &MeasuresOptions {
+            disclosure: Some(Disclosure::OpenSafely),
+            long_output: Some("output/measures_long.csv".into()),
+            ..into_measures()
+        },
         project.path(),
         &mut Vec::new(),
     )
@@ -153,18 +154,19 @@ fn flags_override_disclosure_and_add_the_long_file() {
 fn errors_name_the_study_definition() {
     let project = project();
     let err = generate_measures(
-        &args(&[
-            "--study-definition",
-            "study_definition_missing",
-            "--output-dir",
-            "output/measures",
-        ]),
+        &MeasuresOptions {
+            study_definition: Some("study_definition_missing".into()),
+            ..into_measures()
+        },
         project.path(),
         &mut Vec::new(),
     )
     .unwrap_err();
+    // The same message as generate_cohort's (files::study), listing what is there.
     assert!(
-        err.to_string().contains("study_definition_missing.yaml"),
+        err.to_string().contains(
+            "generate_measures: unknown study definition `study_definition_missing` (in "
+        ) && err.to_string().ends_with("analysis: study_definition)"),
         "{err}"
     );
 
@@ -176,12 +178,7 @@ fn errors_name_the_study_definition() {
         ),
     )
     .unwrap();
-    let err = generate_measures(
-        &args(&["--output-dir", "output/measures"]),
-        project.path(),
-        &mut Vec::new(),
-    )
-    .unwrap_err();
+    let err = generate_measures(&into_measures(), project.path(), &mut Vec::new()).unwrap_err();
     let msg = err.to_string();
     assert!(
         msg.contains("study_definition.yaml") && msg.contains("nope"),

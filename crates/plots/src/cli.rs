@@ -1,4 +1,5 @@
-//! `generate_plots --measures-dir DIR --output-dir DIR`: the study's four JPEG figures.
+//! `generate_plots` ([`PlotsOptions`]: the measures folder and the output folder): the
+//! study's four JPEG figures.
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -10,9 +11,6 @@ use crate::study::Breakdown;
 /// Errors of `generate_plots`.
 #[derive(Debug, thiserror::Error)]
 pub enum PlotsError {
-    /// The arguments could not be understood.
-    #[error("generate_plots: {0}\nusage: generate_plots [--measures-dir DIR] [--output-dir DIR]")]
-    Usage(String),
     /// A measure file could not be read.
     #[error(transparent)]
     Data(#[from] DataError),
@@ -29,56 +27,23 @@ pub enum PlotsError {
     },
 }
 
-/// The options of `generate_plots`; relative paths are relative to the project folder.
+/// The options of `generate_plots`; relative paths are relative to the project folder. The
+/// driver parses argv into them (`xtask/src/images/generate_plots.rs`).
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct PlotsArgs {
+pub struct PlotsOptions {
     /// Where the `measure_*.csv` files are (default `output/measures`).
     pub measures_dir: PathBuf,
     /// Where the JPEGs are written (default `output/figures`).
     pub output_dir: PathBuf,
 }
 
-impl PlotsArgs {
-    /// Parses `--measures-dir DIR` and `--output-dir DIR` (also `--flag=DIR`).
-    pub fn parse(args: &[String]) -> Result<Self, PlotsError> {
-        let mut parsed = Self {
+impl Default for PlotsOptions {
+    fn default() -> Self {
+        PlotsOptions {
             measures_dir: PathBuf::from("output/measures"),
             output_dir: PathBuf::from("output/figures"),
-        };
-        parse_path_flags(
-            args,
-            &mut [
-                ("--measures-dir", &mut parsed.measures_dir),
-                ("--output-dir", &mut parsed.output_dir),
-            ],
-        )
-        .map_err(PlotsError::Usage)?;
-        Ok(parsed)
+        }
     }
-}
-
-/// Parses `--flag VALUE` / `--flag=VALUE` arguments into the path of the matching `flags`
-/// entry (the last occurrence wins); an unknown flag or a missing value is the message returned.
-pub fn parse_path_flags(args: &[String], flags: &mut [(&str, &mut PathBuf)]) -> Result<(), String> {
-    let mut it = args.iter();
-    while let Some(arg) = it.next() {
-        let (flag, inline) = match arg.split_once('=') {
-            Some((f, v)) if f.starts_with("--") => (f, Some(v.to_string())),
-            _ => (arg.as_str(), None),
-        };
-        let Some((_, slot)) = flags.iter_mut().find(|(name, _)| *name == flag) else {
-            return Err(format!("unknown argument {arg:?}"));
-        };
-        let value = match inline {
-            Some(v) => v,
-            None => it
-                .next()
-                .cloned()
-                .ok_or_else(|| format!("{flag} needs a value"))?,
-        };
-        **slot = PathBuf::from(value);
-    }
-    Ok(())
 }
 
 /// Entry point of the `generate_plots` image: reads the four measure files from
@@ -86,11 +51,10 @@ pub fn parse_path_flags(args: &[String], flags: &mut [(&str, &mut PathBuf)]) -> 
 /// and `age_rates.jpeg` to `--output-dir` (created if needed). Every file is read and drawn
 /// before any is written; each is written to a temporary name and renamed when complete.
 pub fn generate_plots(
-    args: &[String],
+    args: &PlotsOptions,
     project_dir: &Path,
     log: &mut dyn Write,
 ) -> Result<(), PlotsError> {
-    let args = PlotsArgs::parse(args)?;
     let measures_dir = project_dir.join(&args.measures_dir);
     let output_dir = project_dir.join(&args.output_dir);
 
@@ -119,7 +83,10 @@ pub fn generate_plots(
     })?;
     for (breakdown, jpeg, series, shown, redacted) in figures {
         let path = output_dir.join(breakdown.figure_file());
-        write_atomically(&path, &jpeg)?;
+        files::write_atomic(&path, &jpeg).map_err(|source| PlotsError::Write {
+            path: path.clone(),
+            source,
+        })?;
         // The log is informational: a failing log writer does not fail the action.
         let _ = writeln!(
             log,
@@ -149,57 +116,14 @@ fn draw_figure(breakdown: Breakdown, measures_dir: &Path) -> Result<Figure, Plot
     Ok((breakdown, jpeg, chart.data.series.len(), shown, redacted))
 }
 
-/// Writes `bytes` to a temporary file beside `path`, then renames it to `path`.
-pub fn write_atomically(path: &Path, bytes: &[u8]) -> Result<(), PlotsError> {
-    let name = path
-        .file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_default();
-    let tmp = path.with_file_name(format!(".{name}.tmp"));
-    let err = |source| PlotsError::Write {
-        path: path.to_path_buf(),
-        source,
-    };
-    std::fs::write(&tmp, bytes).map_err(err)?;
-    std::fs::rename(&tmp, path).map_err(|e| {
-        let _ = std::fs::remove_file(&tmp);
-        err(e)
-    })
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn strings(a: &[&str]) -> Vec<String> {
-        a.iter().map(|s| s.to_string()).collect()
-    }
 
     #[test]
     fn errors_fit_the_image_registry() {
         // The runner boxes them as `Box<dyn Error + Send + Sync>`.
         fn image_error<E: std::error::Error + Send + Sync + 'static>() {}
         image_error::<PlotsError>();
-    }
-
-    #[test]
-    fn parses_both_flag_forms_and_defaults() {
-        let a = PlotsArgs::parse(&strings(&["--measures-dir", "m", "--output-dir=f"])).unwrap();
-        assert_eq!(a.measures_dir, PathBuf::from("m"));
-        assert_eq!(a.output_dir, PathBuf::from("f"));
-        let a = PlotsArgs::parse(&[]).unwrap();
-        assert_eq!(a.measures_dir, PathBuf::from("output/measures"));
-        assert_eq!(a.output_dir, PathBuf::from("output/figures"));
-    }
-
-    #[test]
-    fn rejects_unknown_and_valueless_flags() {
-        let e = PlotsArgs::parse(&strings(&["--bogus"])).unwrap_err();
-        assert!(
-            e.to_string().contains("unknown argument \"--bogus\""),
-            "{e}"
-        );
-        let e = PlotsArgs::parse(&strings(&["--output-dir"])).unwrap_err();
-        assert!(e.to_string().contains("--output-dir needs a value"), "{e}");
     }
 }

@@ -12,4 +12,4 @@ pub mod data;
 pub mod study;
 pub mod text;
 
-pub use cli::{generate_plots, PlotsError};
+pub use cli::{generate_plots, PlotsError, PlotsOptions};

@@ -39,7 +39,7 @@ impl Breakdown {
 
     /// The combined measure file name, e.g. `measure_pulse_ox_by_sex.csv`.
     pub fn measure_file(self) -> String {
-        format!("measure_{}.csv", self.measure_id())
+        files::names::measure_file_name(self.measure_id(), None)
     }
 
     /// The `group_by` column, `None` for the total.

@@ -8,11 +8,11 @@ use std::path::Path;
 use plots::data::{month_label, ChartData, Quantity};
 use plots::study::Breakdown;
 
-fn args(measures: &str, figures: &str) -> Vec<String> {
-    ["--measures-dir", measures, "--output-dir", figures]
-        .iter()
-        .map(|s| s.to_string())
-        .collect()
+fn args(measures: &str, figures: &str) -> plots::PlotsOptions {
+    plots::PlotsOptions {
+        measures_dir: measures.into(),
+        output_dir: figures.into(),
+    }
 }
 
 /// The series as a table: one line per month, one `numerator/denominator=rate` cell per group,

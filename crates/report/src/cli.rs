@@ -1,4 +1,5 @@
-//! `generate_report --measures-dir DIR --codelist FILE --output FILE`.
+//! `generate_report` ([`ReportOptions`]: the measures folder, the codelist and the output
+//! file): the study's HTML report.
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -12,9 +13,6 @@ use crate::page::{render_report, RenderError};
 /// Errors of `generate_report`.
 #[derive(Debug, thiserror::Error)]
 pub enum ReportError {
-    /// The arguments could not be understood.
-    #[error("generate_report: {0}\nusage: generate_report [--measures-dir DIR] [--codelist FILE] [--output FILE]")]
-    Usage(String),
     /// A measure file could not be read.
     #[error(transparent)]
     Data(#[from] DataError),
@@ -34,9 +32,10 @@ pub enum ReportError {
     },
 }
 
-/// The options of `generate_report`; relative paths are relative to the project folder.
+/// The options of `generate_report`; relative paths are relative to the project folder. The
+/// driver parses argv into them (`xtask/src/images/generate_report.rs`).
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ReportArgs {
+pub struct ReportOptions {
     /// Where the `measure_*.csv` files are (default `output/measures`).
     pub measures_dir: PathBuf,
     /// The codelist CSV (default `codelists/opensafely-pulse-oximetry.csv`).
@@ -45,36 +44,23 @@ pub struct ReportArgs {
     pub output: PathBuf,
 }
 
-impl ReportArgs {
-    /// Parses `--measures-dir`, `--codelist` and `--output`, each as `--flag VALUE` or
-    /// `--flag=VALUE`.
-    pub fn parse(args: &[String]) -> Result<Self, ReportError> {
-        let mut parsed = Self {
+impl Default for ReportOptions {
+    fn default() -> Self {
+        ReportOptions {
             measures_dir: PathBuf::from("output/measures"),
             codelist: PathBuf::from("codelists/opensafely-pulse-oximetry.csv"),
             output: PathBuf::from("output/pulse_oximetry_SRO.html"),
-        };
-        plots::cli::parse_path_flags(
-            args,
-            &mut [
-                ("--measures-dir", &mut parsed.measures_dir),
-                ("--codelist", &mut parsed.codelist),
-                ("--output", &mut parsed.output),
-            ],
-        )
-        .map_err(ReportError::Usage)?;
-        Ok(parsed)
+        }
     }
 }
 
 /// Entry point of the `generate_report` image: reads the study's four measure files and the
 /// codelist, and writes the report (to a temporary name beside `--output`, then renamed).
 pub fn generate_report(
-    args: &[String],
+    args: &ReportOptions,
     project_dir: &Path,
     log: &mut dyn Write,
 ) -> Result<(), ReportError> {
-    let args = ReportArgs::parse(args)?;
     let measures_dir = project_dir.join(&args.measures_dir);
     let charts = Breakdown::ALL
         .iter()
@@ -90,12 +76,9 @@ pub fn generate_report(
             source,
         })?;
     }
-    plots::cli::write_atomically(&output, html.as_bytes()).map_err(|e| match e {
-        plots::PlotsError::Write { path, source } => ReportError::Write { path, source },
-        other => ReportError::Write {
-            path: output.clone(),
-            source: std::io::Error::other(other.to_string()),
-        },
+    files::write_atomic(&output, html.as_bytes()).map_err(|source| ReportError::Write {
+        path: output.clone(),
+        source,
     })?;
     let (shown, redacted) = charts.iter().fold((0, 0), |(s, r), c| {
         let (cs, cr) = c.data.counts();
@@ -116,38 +99,10 @@ pub fn generate_report(
 mod tests {
     use super::*;
 
-    fn strings(a: &[&str]) -> Vec<String> {
-        a.iter().map(|s| s.to_string()).collect()
-    }
-
     #[test]
     fn errors_fit_the_image_registry() {
         // The runner boxes them as `Box<dyn Error + Send + Sync>`.
         fn image_error<E: std::error::Error + Send + Sync + 'static>() {}
         image_error::<ReportError>();
-    }
-
-    #[test]
-    fn parses_flags_and_defaults() {
-        let a = ReportArgs::parse(&strings(&[
-            "--measures-dir",
-            "m",
-            "--codelist=c.csv",
-            "--output",
-            "o.html",
-        ]))
-        .unwrap();
-        assert_eq!(
-            a,
-            ReportArgs {
-                measures_dir: "m".into(),
-                codelist: "c.csv".into(),
-                output: "o.html".into()
-            }
-        );
-        let d = ReportArgs::parse(&[]).unwrap();
-        assert_eq!(d.output, PathBuf::from("output/pulse_oximetry_SRO.html"));
-        assert!(ReportArgs::parse(&strings(&["--nope"])).is_err());
-        assert!(ReportArgs::parse(&strings(&["--codelist"])).is_err());
     }
 }

@@ -14,4 +14,4 @@ pub mod codelist;
 pub mod page;
 pub mod view;
 
-pub use cli::{generate_report, ReportError};
+pub use cli::{generate_report, ReportError, ReportOptions};

@@ -84,11 +84,12 @@ fn write_report(dir: &Path) -> PathBuf {
         dir.join("codelists/c.csv"),
     )
     .unwrap();
-    let args: Vec<String> = ["--codelist", "codelists/c.csv", "--output", "report.html"]
-        .iter()
-        .map(|s| s.to_string())
-        .collect();
-    report::generate_report(&args, dir, &mut Vec::new()).unwrap();
+    let options = report::ReportOptions {
+        codelist: "codelists/c.csv".into(),
+        output: "report.html".into(),
+        ..report::ReportOptions::default()
+    };
+    report::generate_report(&options, dir, &mut Vec::new()).unwrap();
     dir.join("report.html")
 }
 

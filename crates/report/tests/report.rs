@@ -8,18 +8,12 @@ use std::path::{Path, PathBuf};
 const CODELIST: &str = "codelists/opensafely-pulse-oximetry.csv";
 const OUTPUT: &str = "output/pulse_oximetry_SRO.html";
 
-fn args() -> Vec<String> {
-    [
-        "--measures-dir",
-        "output/measures",
-        "--codelist",
-        CODELIST,
-        "--output",
-        OUTPUT,
-    ]
-    .iter()
-    .map(|s| s.to_string())
-    .collect()
+fn args() -> report::ReportOptions {
+    report::ReportOptions {
+        measures_dir: "output/measures".into(),
+        codelist: CODELIST.into(),
+        output: OUTPUT.into(),
+    }
 }
 
 fn codelist_fixture() -> PathBuf {

@@ -2,8 +2,8 @@
 //! (`spec/data-sources.md`), writing one file per index date (`spec/study-definition.md`,
 //! "Output of generate_cohort").
 
-mod args;
 mod dummy_file;
+mod options;
 mod progress;
 
 use std::collections::BTreeMap;
@@ -12,19 +12,20 @@ use std::path::{Path, PathBuf};
 
 use chrono::NaiveDate;
 
-pub use args::{Args, DummyData};
+pub use options::{CohortOptions, DummyData};
 
 use crate::engine;
 use crate::expectations::{self, ExpectationsError};
 use crate::interpret::ExtractError;
 use crate::ir::CompileError;
-use crate::output::{
-    output_file_name, parse_index_date_range, write_frame, OutputError, OutputFormat, PendingFile,
-};
-use crate::source::{DataSource, SourceError, DATABASE_URL_ENV};
+use crate::output::{parse_index_date_range, write_frame, OutputError, OutputFormat};
+use crate::source::{DataSource, SourceError};
 use crate::study::{StudyDefinition, StudyError};
 use crate::synth::{self, CodeSet, SynthConfig};
 use crate::tables::TableFrames;
+use files::names::{cohort_file_name, COHORT_STEM};
+use files::study::{StudyDefinitionError, StudyLanguage};
+use files::PendingFile;
 pub use progress::Progress;
 
 /// The seed of synthetic and expectations dummy data when `--seed` is not given.
@@ -49,6 +50,8 @@ pub enum CohortError {
     Expectations(#[from] ExpectationsError),
     #[error("{0}")]
     DummyDataFile(String),
+    #[error("generate_cohort: {0}")]
+    StudyDefinitions(#[from] StudyDefinitionError),
     #[error("{context}: {source}")]
     Io {
         context: String,
@@ -63,21 +66,6 @@ fn usage(msg: impl Into<String>) -> CohortError {
 fn io(context: impl Into<String>) -> impl FnOnce(std::io::Error) -> CohortError {
     let context = context.into();
     move |source| CohortError::Io { context, source }
-}
-
-/// Runs `generate_cohort` with `args` (what follows `generate_cohort` on the run line) in
-/// `project_dir`, logging to `log`. The database URL comes from `--database-url`, else the
-/// `DATABASE_URL` environment variable.
-pub fn generate_cohort(
-    args: &[String],
-    project_dir: &Path,
-    log: &mut dyn Write,
-) -> Result<(), CohortError> {
-    let args = Args::parse(args).map_err(CohortError::Usage)?;
-    let env_url = std::env::var(DATABASE_URL_ENV)
-        .ok()
-        .filter(|v| !v.trim().is_empty());
-    run(&args, env_url, project_dir, log)
 }
 
 /// Where the tables or rows come from.
@@ -95,19 +83,29 @@ struct Job {
     targets: Vec<(NaiveDate, PathBuf)>,
 }
 
-/// [`generate_cohort`] with parsed arguments and the environment's database URL given.
-pub fn run(
-    args: &Args,
-    env_database_url: Option<String>,
+/// Runs `generate_cohort` with `options` in `project_dir`, logging to `log`: one output per
+/// study definition and index date, from the database in `options.database_url`, else from
+/// dummy data.
+pub fn generate_cohort(
+    options: &CohortOptions,
     project_dir: &Path,
     log: &mut dyn Write,
 ) -> Result<(), CohortError> {
-    let names = study_definitions(project_dir, args.study_definition.as_deref())?;
-    let (out_dir, out_name, format, keep_suffix) = output_target(args, names.len())?;
+    let args = options;
+    let definitions = files::study::select(
+        &project_dir.join("analysis"),
+        args.study_definition.as_deref(),
+        StudyLanguage::Yaml,
+    )?;
+    let (out_dir, out_name, format, keep_suffix) = output_target(args, definitions.len())?;
     let out_dir = project_dir.join(out_dir);
 
-    let mode = if let Some(url) = args.database_url.clone().or(env_database_url) {
-        Mode::Database(DataSource::from_url(&url, project_dir)?)
+    let mode = if let Some(url) = args
+        .database_url
+        .as_deref()
+        .filter(|u| !u.trim().is_empty())
+    {
+        Mode::Database(DataSource::from_url(url, project_dir)?)
     } else if let Some(file) = &args.dummy_data_file {
         Mode::DummyFile(project_dir.join(file))
     } else if let Some(n) = args.expectations_population {
@@ -128,19 +126,16 @@ pub fn run(
         _ => None,
     };
     let mut jobs = Vec::new();
-    for (name, suffix) in &names {
-        let path = project_dir.join("analysis").join(format!("{name}.yaml"));
-        let study = StudyDefinition::load(&path)?;
-        let suffix = if keep_suffix {
-            suffix.clone()
-        } else {
-            String::new()
-        };
+    for definition in &definitions {
+        let path = &definition.path;
+        let study = StudyDefinition::load(path)?;
+        let suffix = if keep_suffix { definition.suffix() } else { "" };
         let targets = match &range {
             Some(dates) => dates
                 .iter()
                 .map(|d| {
-                    let file = output_file_name(&out_name, &suffix, Some(*d), format);
+                    let date = d.format("%Y-%m-%d").to_string();
+                    let file = cohort_file_name(&out_name, suffix, Some(&date), format);
                     (*d, out_dir.join(file))
                 })
                 .collect(),
@@ -153,7 +148,7 @@ pub fn run(
                 })?;
                 vec![(
                     d,
-                    out_dir.join(output_file_name(&out_name, &suffix, None, format)),
+                    out_dir.join(cohort_file_name(&out_name, suffix, None, format)),
                 )]
             }
         };
@@ -341,79 +336,17 @@ fn copy_file(from: &Path, to: &Path) -> Result<(), CohortError> {
         "cannot read dummy data file {}",
         from.display()
     )))?;
-    let (pending, mut file) = PendingFile::create(to)?;
-    std::io::copy(&mut src, &mut file).map_err(io(format!("cannot write {}", to.display())))?;
+    let cannot_write = || io(format!("cannot write {}", to.display()));
+    let (pending, mut file) = PendingFile::create(to).map_err(cannot_write())?;
+    std::io::copy(&mut src, &mut file).map_err(cannot_write())?;
     drop(file);
-    pending.commit()?;
-    Ok(())
-}
-
-/// The study definitions to run: `(name, suffix)` pairs, e.g. `("study_definition_x", "_x")`.
-fn study_definitions(
-    project_dir: &Path,
-    wanted: Option<&str>,
-) -> Result<Vec<(String, String)>, CohortError> {
-    let analysis = project_dir.join("analysis");
-    let entries = std::fs::read_dir(&analysis).map_err(io(format!(
-        "cannot list study definitions in {}",
-        analysis.display()
-    )))?;
-    let mut found: Vec<(String, String)> = entries
-        .filter_map(|e| e.ok())
-        .filter_map(|e| {
-            let file = e.file_name().into_string().ok()?;
-            let name = file.strip_suffix(".yaml")?;
-            let suffix = study_suffix(name)?;
-            Some((name.to_string(), suffix))
-        })
-        .collect();
-    found.sort();
-    match wanted {
-        None | Some("all") => {
-            if found.is_empty() {
-                Err(usage(format!(
-                    "no study definitions (study_definition*.yaml) in {}",
-                    analysis.display()
-                )))
-            } else {
-                Ok(found)
-            }
-        }
-        Some(name) => found
-            .iter()
-            .find(|(n, _)| n == name)
-            .cloned()
-            .map(|f| vec![f])
-            .ok_or_else(|| {
-                let known: Vec<&str> = found.iter().map(|(n, _)| n.as_str()).collect();
-                usage(format!(
-                    "unknown study definition `{name}` (in {}: {})",
-                    analysis.display(),
-                    if known.is_empty() {
-                        "none".to_string()
-                    } else {
-                        known.join(", ")
-                    }
-                ))
-            }),
-    }
-}
-
-/// `Some("_x")` for `study_definition_x`, `Some("")` for `study_definition`, else `None`.
-fn study_suffix(name: &str) -> Option<String> {
-    let rest = name.strip_prefix("study_definition")?;
-    if rest.is_empty() {
-        return Some(String::new());
-    }
-    let word = rest.strip_prefix('_')?;
-    (!word.is_empty() && word.chars().all(|c| c.is_alphanumeric() || c == '_'))
-        .then(|| rest.to_string())
+    pending.commit().map_err(cannot_write())
 }
 
 /// `(output dir, output name, format, keep the study suffix)`, from `--output-dir`,
 /// `--output-format` and `--output-file`.
 fn output_target(
-    args: &Args,
+    args: &CohortOptions,
     n_studies: usize,
 ) -> Result<(PathBuf, String, OutputFormat, bool), CohortError> {
     let Some(file) = &args.output_file else {
@@ -421,7 +354,7 @@ fn output_target(
             args.output_dir
                 .clone()
                 .unwrap_or_else(|| PathBuf::from("output")),
-            "input".to_string(),
+            COHORT_STEM.to_string(),
             args.output_format.unwrap_or(OutputFormat::Csv),
             true,
         ));
@@ -430,17 +363,13 @@ fn output_target(
         .file_name()
         .map(|n| n.to_string_lossy().into_owned())
         .unwrap_or_default();
-    let format = OutputFormat::from_file_name(&name).ok_or_else(|| {
+    let (stem, format) = OutputFormat::strip_extension(&name).ok_or_else(|| {
         usage(format!(
             "--output-file {}: the name must end in .csv, .csv.gz, .parquet, .arrow or .feather",
             file.display()
         ))
     })?;
-    let stem = [".csv.gz", ".csv", ".parquet", ".arrow", ".feather"]
-        .iter()
-        .find_map(|ext| name.strip_suffix(ext))
-        .unwrap_or(&name)
-        .to_string();
+    let stem = stem.to_string();
     let dir = file
         .parent()
         .filter(|p| !p.as_os_str().is_empty())

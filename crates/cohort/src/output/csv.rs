@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 use polars::prelude::*;
 
 use super::OutputError;
-use crate::format::python_float;
+use files::python_float_repr;
 
 /// Flush the row buffer to the underlying writer once it holds this many bytes.
 const FLUSH_AT: usize = 1 << 20;
@@ -162,7 +162,7 @@ impl<'a> CellIter<'a> {
                 None => push_empty(buf, single),
             },
             CellIter::Float(it) => match it.next().flatten() {
-                Some(v) if !v.is_nan() => buf.extend_from_slice(python_float(v).as_bytes()),
+                Some(v) if !v.is_nan() => buf.extend_from_slice(python_float_repr(v).as_bytes()),
                 _ => push_empty(buf, single),
             },
             CellIter::Str(it) => match it.next().flatten() {

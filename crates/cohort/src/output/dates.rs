@@ -1,21 +1,6 @@
 use chrono::{Datelike, Days, NaiveDate};
 
-use super::{OutputError, OutputFormat};
-
-/// The file name of one output: `{name}{suffix}_{YYYY-MM-DD}.{ext}`, or `{name}{suffix}.{ext}`
-/// without an index date (`name` is `input` unless `--output-file` says otherwise; `suffix` is
-/// the study definition's, e.g. `_foo` for `study_definition_foo.yaml`).
-pub fn output_file_name(
-    name: &str,
-    suffix: &str,
-    index_date: Option<NaiveDate>,
-    format: OutputFormat,
-) -> String {
-    match index_date {
-        Some(date) => format!("{name}{suffix}_{}.{}", date.format("%Y-%m-%d"), format),
-        None => format!("{name}{suffix}.{format}"),
-    }
-}
+use super::OutputError;
 
 /// Parses an `--index-date-range`: `"A"`, `"A to B"` (monthly) or `"A to B by week|month"`,
 /// where a date is `YYYY-MM-DD` or `today`. The dates run from A to B inclusive, in ascending
@@ -173,22 +158,5 @@ mod tests {
             let e = parse_index_date_range_at(bad, today());
             assert!(e.is_err(), "{bad:?} parsed as {e:?}");
         }
-    }
-
-    #[test]
-    fn file_names() {
-        let date = Some(d("2019-01-01"));
-        assert_eq!(
-            output_file_name("input", "", date, OutputFormat::Csv),
-            "input_2019-01-01.csv"
-        );
-        assert_eq!(
-            output_file_name("input", "_foo", date, OutputFormat::CsvGz),
-            "input_foo_2019-01-01.csv.gz"
-        );
-        assert_eq!(
-            output_file_name("input", "", None, OutputFormat::Arrow),
-            "input.arrow"
-        );
     }
 }

@@ -12,16 +12,12 @@ pub enum OutputError {
     },
     #[error("cannot write {}: {source}", path.display())]
     Polars { path: PathBuf, source: PolarsError },
-    #[error("{} is not a file path", .0.display())]
-    NotAFile(PathBuf),
     #[error("cannot write column `{column}` of type {dtype} to {}", path.display())]
     UnsupportedColumn {
         path: PathBuf,
         column: String,
         dtype: String,
     },
-    #[error("unknown output format `{0}` (expected csv, csv.gz, parquet, arrow or feather)")]
-    UnknownFormat(String),
     #[error("invalid --index-date-range `{range}`: {reason}")]
     IndexDateRange { range: String, reason: String },
 }

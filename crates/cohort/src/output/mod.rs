@@ -1,23 +1,25 @@
 //! Writers for `generate_cohort` outputs: one extraction frame per file, in the formats of
-//! `spec/study-definition.md` ("Output of generate_cohort"), plus file naming and
-//! `--index-date-range` parsing.
+//! `spec/study-definition.md` ("Output of generate_cohort"), plus `--index-date-range`
+//! parsing. File names and formats are the shared ones of `files::names`.
 //!
-//! Every writer goes through [`atomic_write`]: the bytes go to a temporary name in the same
-//! folder, which is renamed to the final name only once complete.
+//! Every writer goes through `files::PendingFile`: the bytes go to a temporary name in the
+//! same folder, which is renamed to the final name only once complete.
 
 mod csv;
 mod dates;
 mod error;
-mod format;
 
 pub use self::csv::{write_csv, CsvWriter};
-pub use dates::{output_file_name, parse_index_date_range};
+pub use dates::parse_index_date_range;
 pub use error::OutputError;
-pub use format::OutputFormat;
+/// The format of a `generate_cohort` output (`--output-format`): the shared table formats.
+pub use files::TableFormat as OutputFormat;
 
 use std::fs::File;
 use std::io::{BufWriter, Write};
-use std::path::{Path, PathBuf};
+use std::path::Path;
+
+use files::PendingFile;
 
 use polars::prelude::*;
 
@@ -26,7 +28,9 @@ use polars::prelude::*;
 /// CSV cells follow the contract: bool `0`/`1`, ints plain, floats as Python's `repr`, dates
 /// `YYYY-MM-DD`, strings raw with minimal quoting, nulls empty, `\n` line endings.
 pub fn write_frame(df: &DataFrame, path: &Path, format: OutputFormat) -> Result<(), OutputError> {
-    atomic_write(path, |file| write_frame_to(df, file, format, path))
+    let (pending, file) = PendingFile::create(path).map_err(|e| OutputError::io(path, e))?;
+    write_frame_to(df, file, format, path)?;
+    pending.commit().map_err(|e| OutputError::io(path, e))
 }
 
 /// Writes `df` in `format` to an open writer (no renaming); `path` only names errors.
@@ -67,69 +71,4 @@ fn write_frame_to(
                 .map_err(polars_err)
         }
     }
-}
-
-/// Runs `write` on a fresh temporary file next to `path` and renames it to `path` when `write`
-/// succeeds; on failure the temporary file is removed and `path` is left untouched.
-pub fn atomic_write<F>(path: &Path, write: F) -> Result<(), OutputError>
-where
-    F: FnOnce(File) -> Result<(), OutputError>,
-{
-    let (pending, file) = PendingFile::create(path)?;
-    write(file)?;
-    pending.commit()
-}
-
-/// A file being written under a temporary name next to its final path; [`PendingFile::commit`]
-/// renames it into place, and dropping it uncommitted removes it.
-pub struct PendingFile {
-    tmp: PathBuf,
-    path: PathBuf,
-    committed: bool,
-}
-
-impl PendingFile {
-    /// Creates the temporary file for `path` and returns it with its handle.
-    pub fn create(path: &Path) -> Result<(PendingFile, File), OutputError> {
-        let tmp = temporary_path(path)?;
-        let file = File::create(&tmp).map_err(|e| OutputError::io(&tmp, e))?;
-        Ok((
-            PendingFile {
-                tmp,
-                path: path.to_path_buf(),
-                committed: false,
-            },
-            file,
-        ))
-    }
-
-    /// The final path.
-    pub fn path(&self) -> &Path {
-        &self.path
-    }
-
-    /// Renames the (complete, closed) temporary file to the final path.
-    pub fn commit(mut self) -> Result<(), OutputError> {
-        std::fs::rename(&self.tmp, &self.path).map_err(|e| OutputError::io(&self.path, e))?;
-        self.committed = true;
-        Ok(())
-    }
-}
-
-impl Drop for PendingFile {
-    fn drop(&mut self) {
-        if !self.committed {
-            let _ = std::fs::remove_file(&self.tmp);
-        }
-    }
-}
-
-/// `DIR/.NAME.PID.tmp` for `DIR/NAME`: same folder (so the rename is atomic), hidden, and never
-/// matching an output glob such as `input_*.csv`.
-fn temporary_path(path: &Path) -> Result<PathBuf, OutputError> {
-    let name = path
-        .file_name()
-        .ok_or_else(|| OutputError::NotAFile(path.to_path_buf()))?
-        .to_string_lossy();
-    Ok(path.with_file_name(format!(".{name}.{}.tmp", std::process::id())))
 }

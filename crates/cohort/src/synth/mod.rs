@@ -22,8 +22,6 @@ mod profile;
 mod world;
 mod write;
 
-use std::path::Path;
-
 use polars::prelude::*;
 use rayon::prelude::*;
 
@@ -124,14 +122,4 @@ pub fn generate_rows(
             source,
         })?;
     crate::source::frames_to_rows(&frames)
-}
-
-/// Writes the data set described by `config` to `dir` (see [`write_ehr`]); a convenience for
-/// the `generate-ehr` command.
-pub fn generate_ehr_files(
-    config: &SynthConfig,
-    dir: &Path,
-    format: crate::output::OutputFormat,
-) -> Result<SynthSummary, crate::output::OutputError> {
-    write_ehr(config, dir, format, &mut |_, _| {})
 }

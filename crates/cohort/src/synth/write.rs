@@ -12,8 +12,9 @@ use rayon::prelude::*;
 use super::batch::Batch;
 use super::world::World;
 use super::SynthConfig;
-use crate::output::{CsvWriter, OutputError, OutputFormat, PendingFile};
+use crate::output::{CsvWriter, OutputError, OutputFormat};
 use crate::tables::{names, table_schema, TableFrames};
+use files::PendingFile;
 
 /// Row counts of a generated data set.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -48,7 +49,7 @@ pub fn write_ehr(
     let mut outs = Vec::new();
     for table in tables {
         let path = dir.join(format!("{table}.{format}"));
-        let (p, file) = PendingFile::create(&path)?;
+        let (p, file) = PendingFile::create(&path).map_err(|e| OutputError::io(&path, e))?;
         pending.push(p);
         outs.push(BufWriter::with_capacity(1 << 20, file));
     }
@@ -117,13 +118,12 @@ pub fn write_ehr(
         }
     }
     for (out, p) in outs.into_iter().zip(&pending) {
-        let file = out
-            .into_inner()
+        out.into_inner()
             .map_err(|e| OutputError::io(p.path(), e.into_error()))?;
-        file.sync_all().map_err(|e| OutputError::io(p.path(), e))?;
     }
     for p in pending {
-        p.commit()?;
+        let path = p.path().to_path_buf();
+        p.commit().map_err(|e| OutputError::io(&path, e))?;
     }
     Ok(summary)
 }

@@ -64,11 +64,16 @@ pub fn read_set(
             Some("generate_cohort" | "generate_measures")
         );
     if cohortextractor {
-        let name = option_value(args, "--study-definition").unwrap_or("study_definition");
-        for ext in ["yaml", "yml", "py"] {
-            let f = format!("analysis/{name}.{ext}");
-            if project_dir.join(&f).is_file() {
-                reads.insert(f);
+        // The study definitions it runs: the one named (either language), or all of them.
+        let wanted = option_value(args, "--study-definition").filter(|n| *n != "all");
+        let found = files::study::discover(&project_dir.join("analysis")).unwrap_or_default();
+        for definition in found {
+            if wanted.is_none_or(|w| w == definition.name) {
+                reads.insert(format!(
+                    "analysis/{}.{}",
+                    definition.name,
+                    definition.language.extension()
+                ));
             }
         }
         let mut stack = vec![String::from("codelists")];

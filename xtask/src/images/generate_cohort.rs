@@ -1,0 +1,262 @@
+//! `cohortextractor:<tag> generate_cohort`: cohortextractor's flags, parsed into
+//! [`cohort::cli::CohortOptions`].
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+use cohort::cli::{CohortOptions, DummyData};
+use cohort::output::OutputFormat;
+use cohort::source::DataSource;
+use pipeline::image::ImageError;
+
+/// Extracts the cohorts of the study definitions in `analysis/`: one file per study
+/// definition and index date.
+#[derive(Debug, clap::Parser)]
+pub struct Args {
+    /// The study definition to run: NAME for analysis/NAME.yaml, or `all` (the default).
+    #[arg(long, value_name = "NAME")]
+    pub study_definition: Option<String>,
+    /// Index dates: "DATE", "DATE to DATE" (monthly) or "DATE to DATE by week|month"; a DATE is
+    /// YYYY-MM-DD or `today`. Default: the study's `index_date`.
+    #[arg(long, value_name = "RANGE")]
+    pub index_date_range: Option<String>,
+    /// The folder of the outputs (default: output).
+    #[arg(long, value_name = "DIR")]
+    pub output_dir: Option<PathBuf>,
+    /// The format of the outputs: csv (default), csv.gz, parquet, arrow or feather.
+    #[arg(long, value_name = "FORMAT")]
+    pub output_format: Option<OutputFormat>,
+    /// The outputs' folder, name and format in one (e.g. output/cohort.parquet) instead of
+    /// input[_SUFFIX]_DATE.csv; needs a single study definition.
+    #[arg(long, value_name = "FILE")]
+    pub output_file: Option<PathBuf>,
+    /// Keep the file of an index date when it exists.
+    #[arg(long)]
+    pub skip_existing: bool,
+    /// Dummy data of N patients (the runner passes the project's population_size when no
+    /// database is configured).
+    #[arg(long, value_name = "N")]
+    pub expectations_population: Option<usize>,
+    /// How dummy data is made.
+    #[arg(long, value_name = "MODE", value_enum, default_value_t = DummyDataArg::Synthetic)]
+    pub dummy_data: DummyDataArg,
+    /// Copy FILE (checked against the study's columns) as the output of every index date.
+    #[arg(long, value_name = "FILE")]
+    pub dummy_data_file: Option<PathBuf>,
+    /// The tables: a folder (file://PATH or a path) of patients, practice_registrations and
+    /// clinical_events. Default: the DATABASE_URL environment variable.
+    #[arg(long, value_name = "URL")]
+    pub database_url: Option<String>,
+    /// The seed of dummy data.
+    #[arg(long, value_name = "N")]
+    pub seed: Option<u64>,
+    /// Parameters for the study definition, KEY=VALUE (accepted; YAML study definitions use
+    /// none).
+    // Every word of every `--param`, flattened; `images::params` groups them by occurrence.
+    #[arg(long, value_name = "KEY=VALUE", num_args = 1.., action = clap::ArgAction::Append)]
+    pub param: Vec<String>,
+    /// Accepted for compatibility with cohortextractor; unused.
+    #[arg(long, value_name = "NAME")]
+    pub temp_database_name: Option<String>,
+    /// Accepted for compatibility with cohortextractor (ignored there too).
+    #[arg(long)]
+    pub with_end_date_fix: bool,
+}
+
+/// `--dummy-data`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum DummyDataArg {
+    /// A seeded synthetic EHR queried like a database, so every column agrees with every other.
+    Synthetic,
+    /// cohortextractor's sampling of each column from `return_expectations`.
+    Expectations,
+}
+
+impl Args {
+    /// The options of the run; `database_url` is where the tables are: `--database-url`, else
+    /// `DATABASE_URL` ([`DataSource::url_from_flag_or_env`]); `params` the `--param` pairs.
+    pub fn into_options(
+        self,
+        database_url: Option<String>,
+        params: Vec<(String, String)>,
+    ) -> CohortOptions {
+        CohortOptions {
+            study_definition: self.study_definition,
+            index_date_range: self.index_date_range,
+            output_dir: self.output_dir,
+            output_format: self.output_format,
+            output_file: self.output_file,
+            skip_existing: self.skip_existing,
+            expectations_population: self.expectations_population,
+            dummy_data: match self.dummy_data {
+                DummyDataArg::Synthetic => DummyData::Synthetic,
+                DummyDataArg::Expectations => DummyData::Expectations,
+            },
+            dummy_data_file: self.dummy_data_file,
+            database_url,
+            seed: self.seed,
+            params,
+        }
+    }
+}
+
+/// The image's entry point: parses `args`, reads `DATABASE_URL`, runs.
+pub fn run(args: &[String], project_dir: &Path, log: &mut dyn Write) -> Result<(), ImageError> {
+    let Some((parsed, matches)) = super::parse::<Args>("generate_cohort", args, log)? else {
+        return Ok(());
+    };
+    let params = super::params("generate_cohort", &matches)?;
+    let database_url = DataSource::url_from_flag_or_env(parsed.database_url.as_deref());
+    let options = parsed.into_options(database_url, params);
+    Ok(cohort::cli::generate_cohort(&options, project_dir, log)?)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(args: &[&str]) -> Result<CohortOptions, String> {
+        let args: Vec<String> = args.iter().map(|s| s.to_string()).collect();
+        let (parsed, matches) =
+            super::super::parse::<Args>("generate_cohort", &args, &mut Vec::new())
+                .map_err(|e| e.to_string())?
+                .expect("not --help");
+        let params =
+            super::super::params("generate_cohort", &matches).map_err(|e| e.to_string())?;
+        let url = parsed.database_url.clone();
+        Ok(parsed.into_options(url, params))
+    }
+
+    #[test]
+    fn the_study_run_line_with_the_runner_additions() {
+        // As the runner runs the study: its own --output-dir and --expectations-population
+        // after the action's, `=` and space forms mixed; argparse keeps the last value.
+        let a = parse(&[
+            "--study-definition",
+            "study_definition",
+            "--index-date-range",
+            "2019-01-01 to 2021-01-01 by month",
+            "--output-dir=output/measures",
+            "--expectations-population=10000",
+            "--output-dir=output/final",
+        ])
+        .unwrap();
+        assert_eq!(a.study_definition.as_deref(), Some("study_definition"));
+        assert_eq!(
+            a.index_date_range.as_deref(),
+            Some("2019-01-01 to 2021-01-01 by month")
+        );
+        assert_eq!(
+            a.output_dir,
+            Some(PathBuf::from("output/final")),
+            "last wins"
+        );
+        assert_eq!(a.expectations_population, Some(10_000));
+        assert_eq!(a.dummy_data, DummyData::Synthetic);
+        assert_eq!(parse(&[]).unwrap(), CohortOptions::default());
+    }
+
+    #[test]
+    fn other_flags_prefixes_and_params() {
+        let a = parse(&[
+            "--output-format",
+            "feather",
+            "--skip",
+            "--dummy-data=expectations",
+            "--seed",
+            "9",
+            "--param",
+            "a=1",
+            "--param",
+            "b",
+            "=",
+            "2",
+            "--database-url",
+            "file://x",
+            "--temp-database-name",
+            "t",
+            "--with-end-date-fix",
+            "--study=study_definition_x",
+        ])
+        .unwrap();
+        assert_eq!(a.output_format, Some(OutputFormat::Arrow));
+        assert!(
+            a.skip_existing,
+            "--skip is a unique prefix of --skip-existing"
+        );
+        assert_eq!(a.dummy_data, DummyData::Expectations);
+        assert_eq!(a.seed, Some(9));
+        assert_eq!(
+            a.params,
+            [("a".into(), "1".into()), ("b".into(), "2".into())]
+        );
+        assert_eq!(a.database_url.as_deref(), Some("file://x"));
+        assert_eq!(a.study_definition.as_deref(), Some("study_definition_x"));
+    }
+
+    #[test]
+    fn bad_arguments_say_what_and_how() {
+        for (args, want) in [
+            (
+                &["--nope"][..],
+                "generate_cohort: unexpected argument '--nope' found",
+            ),
+            (
+                &["--output-dir"][..],
+                "a value is required for '--output-dir <DIR>'",
+            ),
+            (
+                &["--expectations-population", "ten"][..],
+                "invalid value 'ten' for '--expectations-population <N>'",
+            ),
+            (
+                &["--dummy-data=random"][..],
+                "invalid value 'random' for '--dummy-data",
+            ),
+            (
+                &["--output-format", "dta"][..],
+                "unknown output format `dta` (expected csv, csv.gz, parquet, arrow or feather)",
+            ),
+            (
+                &["--skip-existing=yes"][..],
+                "unexpected value 'yes' for '--skip-existing'",
+            ),
+            (&["stray"][..], "unexpected argument 'stray' found"),
+            (
+                &["--param", "novalue"][..],
+                "--param expects KEY=VALUE, got `novalue`",
+            ),
+            (&["--output=x"][..], "unexpected argument '--output' found"),
+        ] {
+            let e = parse(args).unwrap_err();
+            assert!(e.contains(want), "{args:?}: {e}");
+            assert!(e.starts_with("generate_cohort: "), "{args:?}: {e}");
+        }
+        let e = parse(&["--nope"]).unwrap_err();
+        assert!(e.contains("Usage: generate_cohort [OPTIONS]"), "{e}");
+    }
+
+    #[test]
+    fn help_lists_every_flag() {
+        let mut log = Vec::new();
+        run(&["--help".to_string()], Path::new("."), &mut log).unwrap();
+        let help = String::from_utf8(log).unwrap();
+        for flag in [
+            "--study-definition <NAME>",
+            "--index-date-range <RANGE>",
+            "--output-dir <DIR>",
+            "--output-format <FORMAT>",
+            "--output-file <FILE>",
+            "--skip-existing",
+            "--expectations-population <N>",
+            "--dummy-data <MODE>",
+            "--dummy-data-file <FILE>",
+            "--database-url <URL>",
+            "--seed <N>",
+            "--param <KEY=VALUE>...",
+        ] {
+            assert!(help.contains(flag), "{flag} missing from:\n{help}");
+        }
+        assert!(help.starts_with("Extracts the cohorts"), "{help}");
+    }
+}
