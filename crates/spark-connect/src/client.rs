@@ -172,11 +172,13 @@ impl Client {
     /// [`Params::Positional`]. The values travel as typed literals, never as SQL text.
     pub fn sql_with(&self, statement: &str, params: &Params) -> Result<()> {
         let relation = sql_relation(statement, params);
-        #[allow(deprecated)] // `sql`/`args`/`pos_args` are what Spark 3.4/3.5 servers read.
+        let (args, pos_args) = relation_args(params);
+        // Spark 4 reads `input`; Spark 3.5 servers read `sql`/`args`/`pos_args`.
+        #[allow(deprecated)]
         let command = proto::SqlCommand {
             sql: statement.to_string(),
-            args: relation_args(params).0,
-            pos_args: relation_args(params).1,
+            args,
+            pos_args,
             named_arguments: HashMap::new(),
             pos_arguments: Vec::new(),
             input: Some(relation),
@@ -602,10 +604,27 @@ fn transport_failure(status: &Status) -> Option<String> {
         {
             hyper_util_error = true;
         }
+        if let Some(tls) = rustls_error(err) {
+            return Some(format!(
+                "TLS handshake failed ({tls}); if the server does not use TLS, add ;use_ssl=false"
+            ));
+        }
         deepest = Some(err.to_string());
         source = err.source();
     }
     hyper_util_error.then(|| first_line(&deepest.unwrap_or_else(|| status.message().to_string())))
+}
+
+/// The rustls error inside `err`: tokio-rustls and hyper-rustls wrap it in (nested) io::Errors,
+/// whose `source()` skips the wrapped error, so unwrap them by hand.
+fn rustls_error<'e>(err: &'e (dyn std::error::Error + 'static)) -> Option<&'e rustls::Error> {
+    let mut current = err;
+    loop {
+        if let Some(tls) = current.downcast_ref::<rustls::Error>() {
+            return Some(tls);
+        }
+        current = current.downcast_ref::<std::io::Error>()?.get_ref()?;
+    }
 }
 
 fn error_info(status: &Status) -> Option<ErrorInfo> {

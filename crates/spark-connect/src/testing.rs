@@ -312,7 +312,7 @@ impl LocalProcesses {
             .map_err(|e| format!("cannot start the cluster watchdog (sh): {e}"))?;
         let mut watchdog = self.watchdog.lock().map_err(|_| "cluster state poisoned")?;
         if let Some(mut old) = watchdog.replace(child) {
-            let _ = old.kill();
+            signal_group(old.id(), libc::SIGKILL); // the shell and its `sleep`
             let _ = old.wait();
         }
         Ok(())
@@ -388,7 +388,7 @@ impl LocalProcesses {
         children.clear();
         if let Ok(mut watchdog) = self.watchdog.lock() {
             if let Some(mut w) = watchdog.take() {
-                let _ = w.kill();
+                signal_group(w.id(), libc::SIGKILL);
                 let _ = w.wait();
             }
         }

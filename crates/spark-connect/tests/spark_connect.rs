@@ -449,6 +449,24 @@ fn a_wrong_token_is_rejected_clearly() {
 }
 
 #[test]
+fn tls_to_a_plain_server_is_an_unreachable_error() {
+    let Some(cluster) = testing::cluster() else {
+        return;
+    };
+    if cluster.token().is_none() {
+        return; // an external server may well speak TLS
+    }
+    let url = cluster.url().replace("use_ssl=false", "use_ssl=true");
+    let error = Client::connect(&url).unwrap_err();
+    assert!(matches!(error, Error::Unreachable { .. }), "{error:?}");
+    assert!(
+        !error.to_string().contains(cluster.token().unwrap()),
+        "{error}"
+    );
+    print_line(&format!("spark: TLS to a plain server: {error}"));
+}
+
+#[test]
 fn the_work_runs_on_the_worker_s_executor() {
     let Some(cluster) = testing::cluster() else {
         return;
