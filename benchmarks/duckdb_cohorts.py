@@ -2,7 +2,7 @@
 """The pulse oximetry study's monthly cohorts, computed with hand-written SQL in DuckDB.
 
 The baseline for benchmark (c): reads a folder of Parquet tables (the contract in
-shared/spec/data-sources.md: patients, practice_registrations, clinical_events) and writes one
+the README's "Data: dummy or real": patients, practice_registrations, clinical_events) and writes one
 `input_<YYYY-MM-DD>.csv` per index date with the columns of our `generate_cohort` database mode:
 patient_id, had_pulse_ox, region, age, age_band, sex; rows = patients registered on the index
 date, sorted by patient_id. Prints `date,rows` per date on stdout.
@@ -14,7 +14,7 @@ Strategy (`--strategy`):
   direct             one query per index date straight over the Parquet files (every date
                      re-reads clinical_events).
 
-Semantics (TPP backend as in shared/reference/cohortextractor.md §3, spec study-definition.md):
+Semantics (cohortextractor's TPP backend, as this project's study definitions specify them):
   population    a registration with start_date <= d and (end_date null or end_date > d)
   had_pulse_ox  1 if any clinical_events row has ctv3_code in the codelist (exact,
                 case-sensitive) and d <= date <= d + 1 month, else 0

@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""A small, seeded EHR table folder (shared/spec/data-sources.md) for testing the DuckDB SQL.
+"""A small, seeded EHR table folder (the tables of the README's "Data: dummy or real") for testing the DuckDB SQL.
 
 NOT the benchmark data set (that comes from `cargo xtask generate-ehr`). It deliberately puts
 many rows on the edges the cohort rules care about: registrations that start or end exactly on

@@ -38,7 +38,7 @@ fn project_file(dir: &Path) -> String {
 
 fn print_diagnostics(file: &str, diagnostics: &[Diagnostic]) {
     for d in diagnostics {
-        eprintln!("{}", d.display_in(file));
+        eprintln!("{}", d.clone().in_file(file));
     }
 }
 

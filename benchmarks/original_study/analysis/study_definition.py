@@ -1,5 +1,5 @@
 """The pulse oximetry SRO study (opensafely/SRO-pulse-oximetry@5675c03), reconstructed for
-cohortextractor 1.93.3 from ../../shared/study/README.md, for benchmarking only.
+cohortextractor 1.93.3 from the published study's description, for benchmarking only.
 
 One deliberate difference from the original: the original rewrote
 codelists/opensafely-pulse-oximetry.csv on every import to map SNOMED CT to CTV3; here the

@@ -1,6 +1,7 @@
 //! Codelists: sets of clinical codes loaded from a CSV file, with an optional category per
-//! code. Codes are stripped of surrounding whitespace and blank codes are skipped (as
-//! cohortextractor's `codelist_from_csv` does); matching is exact and case-sensitive.
+//! code. The CSV is read by `files::codelist` (cohortextractor's `codelist_from_csv` rules:
+//! codes stripped, blank codes skipped, one category per code); matching is exact and
+//! case-sensitive.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
@@ -39,7 +40,7 @@ pub struct Codelist {
     pub system: CodeSystem,
     /// The distinct codes.
     pub codes: BTreeSet<String>,
-    /// code -> category, when the codelist has a category column (first row wins).
+    /// code -> category, when the codelist has a category column.
     pub categories: Option<BTreeMap<String, String>>,
 }
 
@@ -49,123 +50,28 @@ impl Codelist {
         self.codes.contains(code)
     }
 
-    /// Loads `column` (and `category_column`) from the CSV file at `path`. Errors name the
-    /// file, and the line where there is one.
+    /// Loads `column` (and `category_column`) from the CSV file at `path`, with
+    /// cohortextractor's `codelist_from_csv` rules (`files::codelist`). Errors name the file,
+    /// and the line where there is one.
     pub fn from_csv(
         path: &Path,
         system: CodeSystem,
         column: &str,
         category_column: Option<&str>,
-    ) -> Result<Codelist, String> {
-        let text = std::fs::read_to_string(path)
-            .map_err(|e| format!("{}: cannot read codelist: {e}", path.display()))?;
-        Codelist::from_csv_text(&text, system, column, category_column)
-            .map_err(|e| format!("{}:{e}", path.display()))
-    }
-
-    /// [`Codelist::from_csv`] on CSV text; errors start with `LINE: `.
-    pub fn from_csv_text(
-        text: &str,
-        system: CodeSystem,
-        column: &str,
-        category_column: Option<&str>,
-    ) -> Result<Codelist, String> {
-        let rows = parse_csv(text)?;
-        let Some((_, header)) = rows.first() else {
-            return Err("1: empty codelist file (no header row)".to_string());
-        };
-        let find = |name: &str| {
-            header.iter().position(|h| h.trim() == name).ok_or_else(|| {
-                format!(
-                    "1: no column `{name}` in the header (columns: {})",
-                    header.join(", ")
-                )
-            })
-        };
-        let code_idx = find(column)?;
-        let cat_idx = category_column.map(find).transpose()?;
-        let mut codes = BTreeSet::new();
-        let mut categories = cat_idx.map(|_| BTreeMap::new());
-        for (line, row) in &rows[1..] {
-            if row.len() == 1 && row[0].is_empty() {
-                continue; // blank line
-            }
-            let field = |i: usize| {
-                row.get(i).map(|s| s.trim()).ok_or_else(|| {
-                    format!(
-                        "{line}: row has {} fields but the header has {}",
-                        row.len(),
-                        header.len()
-                    )
-                })
-            };
-            let code = field(code_idx)?;
-            if code.is_empty() {
-                continue;
-            }
-            codes.insert(code.to_string());
-            if let (Some(i), Some(map)) = (cat_idx, categories.as_mut()) {
-                let cat = field(i)?;
-                map.entry(code.to_string())
-                    .or_insert_with(|| cat.to_string());
-            }
-        }
+    ) -> Result<Codelist, files::CodelistError> {
+        let csv = files::CodelistCsv::read(path, column, category_column)?;
+        let categories = category_column.map(|_| {
+            csv.rows
+                .iter()
+                .map(|r| (r.code.clone(), r.category.clone().unwrap_or_default()))
+                .collect()
+        });
         Ok(Codelist {
             system,
-            codes,
+            codes: csv.rows.into_iter().map(|r| r.code).collect(),
             categories,
         })
     }
-}
-
-/// Minimal RFC 4180 CSV: comma separated, `"` quoting with `""` escapes, LF or CRLF. Returns
-/// each record with the (1-based) line it starts on.
-fn parse_csv(text: &str) -> Result<Vec<(usize, Vec<String>)>, String> {
-    let text = text.strip_prefix('\u{feff}').unwrap_or(text);
-    let mut rows = Vec::new();
-    let mut chars = text.chars().peekable();
-    let mut line = 1;
-    while chars.peek().is_some() {
-        let start_line = line;
-        let mut row = Vec::new();
-        let mut field = String::new();
-        let mut in_quotes = false;
-        loop {
-            match chars.next() {
-                None => {
-                    if in_quotes {
-                        return Err(format!("{start_line}: unterminated quoted field"));
-                    }
-                    row.push(std::mem::take(&mut field));
-                    break;
-                }
-                Some('"') if in_quotes => {
-                    if chars.peek() == Some(&'"') {
-                        chars.next();
-                        field.push('"');
-                    } else {
-                        in_quotes = false;
-                    }
-                }
-                Some('"') if field.is_empty() => in_quotes = true,
-                Some('\n') if !in_quotes => {
-                    line += 1;
-                    row.push(std::mem::take(&mut field));
-                    break;
-                }
-                Some('\r') if !in_quotes && chars.peek() == Some(&'\n') => {}
-                Some(',') if !in_quotes => row.push(std::mem::take(&mut field)),
-                Some(c) => {
-                    if c == '\n' {
-                        line += 1;
-                    }
-                    field.push(c);
-                }
-            }
-        }
-        rows.push((start_line, row));
-    }
-    Ok(rows)
 }
 
 #[cfg(test)]
@@ -173,30 +79,22 @@ mod tests {
     use super::*;
 
     #[test]
-    fn loads_codes_by_column_name_stripping_and_skipping_blanks() {
-        let text = "code,term,CTV3ID\r\n1,\"Pulse, oximetry\",Y2a48\r\n2,x, XaY1 \r\n3,blank,\n4,dup,Y2a48\n";
-        let cl = Codelist::from_csv_text(text, CodeSystem::Ctv3, "CTV3ID", None).unwrap();
+    fn loads_codes_and_categories_from_csv() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("c.csv");
+        std::fs::write(&path, "code,cat,CTV3ID\nA,1, XaY1 \nB,2,\nA,1,Y2a48\n").unwrap();
+        let cl = Codelist::from_csv(&path, CodeSystem::Ctv3, "CTV3ID", None).unwrap();
         assert_eq!(
             cl.codes.iter().map(String::as_str).collect::<Vec<_>>(),
             ["XaY1", "Y2a48"]
         );
-        assert!(cl.contains("Y2a48"));
-        assert!(!cl.contains("y2a48"));
+        assert!(cl.contains("Y2a48") && !cl.contains("y2a48"));
         assert_eq!(cl.categories, None);
-    }
-
-    #[test]
-    fn categories_and_missing_columns() {
-        let text = "code,cat\nA,1\nB,2\n";
-        let cl = Codelist::from_csv_text(text, CodeSystem::Snomedct, "code", Some("cat")).unwrap();
-        assert_eq!(cl.categories.unwrap()["B"], "2");
-        let err = Codelist::from_csv_text(text, CodeSystem::Ctv3, "CTV3ID", None).unwrap_err();
+        let cl = Codelist::from_csv(&path, CodeSystem::Snomedct, "code", Some("cat")).unwrap();
+        let categories = cl.categories.unwrap();
         assert_eq!(
-            err,
-            "1: no column `CTV3ID` in the header (columns: code, cat)"
+            (categories["A"].as_str(), categories["B"].as_str()),
+            ("1", "2")
         );
-        let err = Codelist::from_csv_text("code,cat\nA\n", CodeSystem::Ctv3, "code", Some("cat"))
-            .unwrap_err();
-        assert!(err.starts_with("2: row has 1 fields"), "{err}");
     }
 }

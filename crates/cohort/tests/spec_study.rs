@@ -183,7 +183,7 @@ fn every_problem_is_reported_at_once() {
 #[test]
 fn structural_errors() {
     let cases: &[(&str, &str)] = &[
-        ("  x:\n    sex: {}\n  x:\n    sex: {}\n", "9:3: duplicate key `x` (first defined at line 7)"),
+        ("  x:\n    sex: {}\n  x:\n    sex: {}\n", "9:3: found duplicate key \"x\" (first defined at line 7, column 3)"),
         ("  patient_id:\n    sex: {}\n", "7:3: variable `patient_id`: the name `patient_id` is reserved"),
         ("  date:\n    sex: {}\n", "the name `date` is reserved"),
         ("  population:\n    sex: {}\n", "the name `population` is reserved"),
@@ -277,7 +277,7 @@ fn measures_group_by_forms() {
 fn invalid_yaml_and_missing_file() {
     let e = load("population: [\n").unwrap_err();
     assert!(
-        e.starts_with("analysis/study_definition.yaml:2:1: invalid YAML"),
+        e.starts_with("analysis/study_definition.yaml:2:1: YAML syntax error: "),
         "{e}"
     );
     let e = StudyDefinition::load(Path::new("/nonexistent/analysis/study_definition.yaml"))

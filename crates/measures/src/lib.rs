@@ -1,5 +1,5 @@
 //! `generate_measures`: per index date, numerator / denominator per group, written as
-//! cohortextractor writes it (contract: `shared/spec/measures-and-outputs.md`).
+//! cohortextractor writes it.
 //!
 //! - [`generate_measures_with`] is the core: [`MeasureSpec`]s built in code, an output folder,
 //!   [`Options`]. It finds `input{suffix}_{YYYY-MM-DD}.{csv|csv.gz|parquet|arrow|feather}`

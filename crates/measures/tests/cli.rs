@@ -6,11 +6,11 @@ use measures::cli::generate_measures;
 
 const FIXTURES: &str = concat!(
     env!("CARGO_MANIFEST_DIR"),
-    "/../../../shared/fixtures/cohortextractor-measures"
+    "/tests/data/cohortextractor-measures"
 );
 const CODELIST: &str = concat!(
     env!("CARGO_MANIFEST_DIR"),
-    "/../../../shared/study/codelists/opensafely-pulse-oximetry.csv"
+    "/../../codelists/opensafely-pulse-oximetry.csv"
 );
 const DATES: [&str; 3] = ["2020-11-01", "2020-12-01", "2021-01-01"];
 

@@ -1,5 +1,5 @@
 //! Our outputs against what cohortextractor 1.93.3 wrote for the same inputs
-//! (`shared/fixtures/cohortextractor-measures`).
+//! (`tests/data/cohortextractor-measures`, see its README).
 
 use std::path::{Path, PathBuf};
 
@@ -7,7 +7,7 @@ use measures::{generate_measures_with, Disclosure, MeasureSpec, Options, POPULAT
 
 const FIXTURES: &str = concat!(
     env!("CARGO_MANIFEST_DIR"),
-    "/../../../shared/fixtures/cohortextractor-measures"
+    "/tests/data/cohortextractor-measures"
 );
 const DATES: [&str; 3] = ["2020-11-01", "2020-12-01", "2021-01-01"];
 

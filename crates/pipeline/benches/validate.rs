@@ -5,7 +5,7 @@ use std::time::{Duration, Instant};
 fn main() {
     let path = concat!(
         env!("CARGO_MANIFEST_DIR"),
-        "/../../../shared/corpus/project_yamls/post-covid-vaccinated.yaml"
+        "/../../tests/data/corpus/project_yamls/post-covid-vaccinated.yaml"
     );
     let text = match std::fs::read_to_string(path) {
         Ok(text) => text,

@@ -6,7 +6,6 @@
 //! Actions whose image is implemented by this project run in-process through an
 //! [`image::ImageRegistry`]; every other image runs as a local process.
 
-pub mod diagnostic;
 pub mod graph;
 pub mod image;
 pub mod paths;
@@ -15,13 +14,12 @@ pub mod runner;
 pub mod shell;
 pub mod suggest;
 pub mod validate;
-pub mod yaml;
 
 use std::path::Path;
 
-pub use diagnostic::{Diagnostic, Pos, Severity};
 pub use project::{Action, Command, Level, Output, Project};
 pub use validate::{validate, Validation};
+pub use yaml::{Diagnostic, Pos, Severity};
 
 /// Why a project folder's `project.yaml` could not be loaded.
 #[derive(Debug, thiserror::Error)]

@@ -2,7 +2,7 @@
 
 use std::fmt;
 
-use crate::diagnostic::Pos;
+use yaml::Pos;
 
 /// The newest `project.yaml` format version.
 pub const LATEST_VERSION: u32 = 5;

@@ -3,7 +3,6 @@
 
 use std::collections::{BTreeSet, HashMap};
 
-use crate::diagnostic::{Diagnostic, Pos};
 use crate::graph;
 use crate::paths;
 use crate::project::{
@@ -11,7 +10,8 @@ use crate::project::{
 };
 use crate::shell;
 use crate::suggest;
-use crate::yaml::{self, python_float_repr, Node, Scalar, Value};
+use files::python_float_repr;
+use yaml::{Diagnostic, Node, Pos, Scalar, Value};
 
 /// The result of validating a `project.yaml`.
 #[derive(Clone, Debug)]
@@ -42,12 +42,17 @@ impl Validation {
 
 const ACTION_KEYS: [&str; 5] = ["run", "needs", "outputs", "config", "dummy_data_file"];
 
-/// Validates the text of a `project.yaml`.
+/// Validates the text of a `project.yaml`; the diagnostics name the file `project.yaml`
+/// ([`yaml::Diagnostic::in_file`] names another).
 pub fn validate(text: &str) -> Validation {
     let mut v = Validator::default();
     let project = v.project(text);
-    let mut diagnostics = v.errors;
-    diagnostics.extend(v.warnings);
+    let diagnostics: Vec<Diagnostic> = v
+        .errors
+        .into_iter()
+        .chain(v.warnings)
+        .map(|d| d.in_file("project.yaml"))
+        .collect();
     Validation {
         project: if diagnostics.iter().any(Diagnostic::is_error) {
             None
@@ -204,7 +209,7 @@ impl Validator {
             remove_latest_tag: false,
         });
 
-        let actions_node = root.get("actions");
+        let actions_node = root.entry("actions");
         let action_map = match actions_node {
             Some((_, v)) if v.as_map().is_some() => v.as_map(),
             other => {
@@ -284,7 +289,7 @@ impl Validator {
     }
 
     fn version(&mut self, root: &Node) -> Option<f64> {
-        let Some((key, node)) = root.get("version") else {
+        let Some((key, node)) = root.entry("version") else {
             self.error(
                 Pos::START,
                 format!("Project file must have a `version` attribute specifying which version of the project configuration format it uses (current latest version is {LATEST_VERSION})"),
@@ -382,7 +387,7 @@ impl Validator {
             dummy_data_file: None,
         };
 
-        if let Some((k, outputs)) = value.get("outputs") {
+        if let Some((k, outputs)) = value.entry("outputs") {
             match outputs.as_map() {
                 Some(levels) => partial.outputs = self.outputs(name, k, levels),
                 None => self.error(
@@ -391,7 +396,7 @@ impl Validator {
                 ),
             }
         }
-        if let Some((k, run)) = value.get("run") {
+        if let Some((k, run)) = value.entry("run") {
             match run.as_str() {
                 Some(raw) => {
                     partial.run_raw = Some(raw);
@@ -403,7 +408,7 @@ impl Validator {
                 ),
             }
         }
-        if let Some((k, needs)) = value.get("needs") {
+        if let Some((k, needs)) = value.entry("needs") {
             match needs.as_seq() {
                 Some(items) => {
                     for item in items {
@@ -429,7 +434,7 @@ impl Validator {
                 ),
             }
         }
-        if let Some((k, config)) = value.get("config") {
+        if let Some((k, config)) = value.entry("config") {
             match config.as_map() {
                 Some(_) => partial.config = Some(config.to_python_json()),
                 None => self.error(
@@ -438,7 +443,7 @@ impl Validator {
                 ),
             }
         }
-        if let Some((k, file)) = value.get("dummy_data_file") {
+        if let Some((k, file)) = value.entry("dummy_data_file") {
             match file.as_str() {
                 Some(f) => partial.dummy_data_file = Some(f.to_string()),
                 None => self.error(
@@ -448,7 +453,7 @@ impl Validator {
             }
         }
         if let Some(raw) = partial.run_raw {
-            let pos = value.get("run").map(|(_, r)| r.pos).unwrap_or(key.pos);
+            let pos = value.entry("run").map(|(_, r)| r.pos).unwrap_or(key.pos);
             self.extractor_rules(name, raw, pos, &partial);
         }
         Some(partial)
@@ -703,7 +708,7 @@ impl Validator {
     }
 
     fn expectations(&mut self, root: &Node, features: Features, known: bool) -> Option<u64> {
-        let entry = root.get("expectations");
+        let entry = root.entry("expectations");
         if known && !features.expectations_population && !features.remove_cohortextractor {
             // Versions 1 and 2 ignore the section and use 1000.
             return Some(1000);
@@ -727,7 +732,7 @@ impl Validator {
             );
             return None;
         };
-        let population = section.get("population_size");
+        let population = section.entry("population_size");
         if population.is_none() {
             self.error(
                 key.pos,

@@ -1,9 +1,9 @@
-//! Every real-world `project.yaml` of the shared corpus gets its listed verdict, and the
+//! Every real-world `project.yaml` of the corpus (`tests/data/corpus`) gets its listed verdict, and the
 //! diagnostics of the invalid ones are pinned by snapshots.
 
 use std::path::Path;
 
-const CORPUS: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../../../shared/corpus");
+const CORPUS: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../../tests/data/corpus");
 
 #[test]
 fn corpus_verdicts() {
@@ -19,7 +19,7 @@ fn corpus_verdicts() {
         let rendered: Vec<String> = v
             .diagnostics
             .iter()
-            .map(|d| d.display_in(file).to_string())
+            .map(|d| d.clone().in_file(file).to_string())
             .collect();
         match verdict {
             "valid" => assert!(v.is_valid(), "{file}: {rendered:#?}"),

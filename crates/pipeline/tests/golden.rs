@@ -781,7 +781,7 @@ actions:
   plot:
     run: r:v2 analysis/plot.R
     needs: [gen]
-    config: {title: \"it's\", n: 3}
+    config: {title: \"it's\", n: 3, eps: 1e-5, big: 1e16, hex: 0x1F, flag: yes}
     outputs:
       moderately_sensitive:
         fig: output/fig.png
@@ -810,7 +810,8 @@ actions:
         [
             "analysis/plot.R",
             "--config",
-            r#"{"title": "it\u0027s", "n": 3}"#
+            // As Python's json.dumps writes what ruamel.yaml (YAML 1.2) loads.
+            r#"{"title": "it\u0027s", "n": 3, "eps": 1e-05, "big": 1e+16, "hex": 31, "flag": "yes"}"#
         ]
     );
 }

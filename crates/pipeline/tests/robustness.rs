@@ -97,7 +97,7 @@ proptest! {
 fn every_prefix_of_corpus_files() {
     let dir = concat!(
         env!("CARGO_MANIFEST_DIR"),
-        "/../../../shared/corpus/project_yamls"
+        "/../../tests/data/corpus/project_yamls"
     );
     for file in [
         "demo_repo.yaml",

@@ -13,7 +13,7 @@ fn root_project_matches_the_original() {
     let ours = load(concat!(env!("CARGO_MANIFEST_DIR"), "/../../project.yaml"));
     let original = load(concat!(
         env!("CARGO_MANIFEST_DIR"),
-        "/../../../shared/study/project.original.yaml"
+        "/tests/data/study/project.original.yaml"
     ));
     assert_eq!(ours.version, 3.0);
     assert_eq!(ours.population_size, Some(10000));

@@ -8,7 +8,7 @@ use crate::dates::{parse_iso_date, DateExpr};
 use crate::expr::{Expr, ExprType};
 
 use super::model::*;
-use super::yaml::{self, Mark, Node, NodeKind};
+use yaml::{Diagnostic, Node, Pos, Value};
 
 const RESERVED: [&str; 3] = ["patient_id", "population", "date"];
 const TOP_KEYS: [&str; 6] = [
@@ -42,23 +42,19 @@ pub fn valid_name(name: &str) -> bool {
 
 struct Ctx {
     file: PathBuf,
-    problems: Vec<Problem>,
+    problems: Vec<Diagnostic>,
 }
 
 impl Ctx {
-    fn err(&mut self, mark: Mark, message: impl Into<String>) {
-        self.problems.push(Problem {
-            file: self.file.clone(),
-            line: mark.line,
-            col: mark.col,
-            message: message.into(),
-        });
+    fn err(&mut self, pos: Pos, message: impl Into<String>) {
+        self.problems
+            .push(Diagnostic::error(pos, message).in_file(&self.file));
     }
 }
 
 /// The arguments of one function call, tracking which were used.
 struct Args<'a> {
-    entries: Vec<(&'a str, &'a Node, Mark)>,
+    entries: Vec<(&'a str, &'a Node, Pos)>,
     used: HashSet<&'a str>,
 }
 
@@ -78,12 +74,11 @@ impl StudyDefinition {
     /// `analysis/`). Returns every problem found, each naming file, line and key.
     pub fn load(path: &Path) -> Result<StudyDefinition, StudyError> {
         let text = std::fs::read_to_string(path).map_err(|e| StudyError {
-            problems: vec![Problem {
-                file: path.to_path_buf(),
-                line: 0,
-                col: 0,
-                message: format!("cannot read study definition: {e}"),
-            }],
+            problems: vec![Diagnostic::error(
+                Pos::FILE,
+                format!("cannot read study definition: {e}"),
+            )
+            .in_file(path)],
         })?;
         let project_dir = path
             .parent()
@@ -104,19 +99,26 @@ impl StudyDefinition {
             file: path.to_path_buf(),
             problems: Vec::new(),
         };
-        let root = match yaml::parse(text) {
-            Ok(root) => root,
-            Err(problems) => {
-                for p in problems {
-                    cx.err(p.mark, p.message);
-                }
+        // Problems of the YAML itself (duplicate keys, a second document) do not stop the
+        // checks of what could be read; a syntax error leaves nothing to check.
+        let (root, diagnostics) = yaml::parse(text);
+        cx.problems
+            .extend(diagnostics.into_iter().map(|d| d.in_file(path)));
+        let root = match root {
+            Some(root) => root,
+            None if cx.problems.is_empty() => Node {
+                value: Value::Map(Vec::new()),
+                pos: Pos::START,
+                quoted: false,
+            },
+            None => {
                 return Err(StudyError {
                     problems: cx.problems,
-                });
+                })
             }
         };
         let study = load_root(&mut cx, &root, path, project_dir);
-        cx.problems.sort_by_key(|p| (p.line, p.col));
+        cx.problems.sort_by_key(|p| p.pos);
         match study {
             Some(s) if cx.problems.is_empty() => Ok(s),
             _ => Err(StudyError {
@@ -132,9 +134,9 @@ fn load_root(
     path: &Path,
     project_dir: &Path,
 ) -> Option<StudyDefinition> {
-    let Some(entries) = root.map() else {
+    let Some(entries) = root.as_map() else {
         cx.err(
-            root.mark,
+            root.pos,
             format!(
                 "expected a mapping at the top level, found {}",
                 root.kind_name()
@@ -143,10 +145,10 @@ fn load_root(
         return None;
     };
     for (k, _) in entries {
-        let key = k.scalar().unwrap_or("");
+        let key = k.scalar_text().unwrap_or("");
         if !TOP_KEYS.contains(&key) {
             cx.err(
-                k.mark,
+                k.pos,
                 format!(
                     "unknown key `{key}` (expected one of: {})",
                     TOP_KEYS.join(", ")
@@ -157,13 +159,10 @@ fn load_root(
     let index_date = match root.get("index_date") {
         None => None,
         Some(n) if n.is_null() => None,
-        Some(n) => match n.scalar().and_then(|s| parse_iso_date(s.trim())) {
+        Some(n) => match n.scalar_text().and_then(|s| parse_iso_date(s.trim())) {
             Some(d) => Some(d),
             None => {
-                cx.err(
-                    n.mark,
-                    "key `index_date`: expected an ISO date (YYYY-MM-DD)",
-                );
+                cx.err(n.pos, "key `index_date`: expected an ISO date (YYYY-MM-DD)");
                 None
             }
         },
@@ -176,14 +175,14 @@ fn load_root(
     // Codelists.
     let mut codelists = BTreeMap::new();
     if let Some(node) = root.get("codelists").filter(|n| !n.is_null()) {
-        match node.map() {
+        match node.as_map() {
             None => cx.err(
-                node.mark,
+                node.pos,
                 "key `codelists`: expected a mapping of name -> codelist",
             ),
             Some(entries) => {
                 for (k, v) in entries {
-                    let name = k.scalar().unwrap_or("").to_string();
+                    let name = k.scalar_text().unwrap_or("").to_string();
                     if let Some(cl) = load_codelist(cx, &name, v, project_dir) {
                         codelists.insert(name, cl);
                     }
@@ -197,7 +196,7 @@ fn load_root(
     let mut variables: Vec<Variable> = Vec::new();
     let population = match root.get("population") {
         None => {
-            cx.err(root.mark, "missing required key `population`");
+            cx.err(root.pos, "missing required key `population`");
             None
         }
         Some(node) => {
@@ -217,19 +216,19 @@ fn load_root(
     match root.get("variables") {
         None => {}
         Some(n) if n.is_null() => {}
-        Some(node) => match node.map() {
+        Some(node) => match node.as_map() {
             None => cx.err(
-                node.mark,
+                node.pos,
                 "key `variables`: expected a mapping of name -> definition",
             ),
             Some(entries) => {
                 for (k, v) in entries {
-                    let name = k.scalar().unwrap_or("");
-                    if !check_name(cx, name, k.mark) {
+                    let name = k.scalar_text().unwrap_or("");
+                    if !check_name(cx, name, k.pos) {
                         continue;
                     }
                     let mut helpers = Vec::new();
-                    let var = parse_variable(cx, name, k.mark, v, &mut helpers, false);
+                    let var = parse_variable(cx, name, k.pos, v, &mut helpers, false);
                     variables.extend(helpers);
                     variables.extend(var);
                 }
@@ -241,15 +240,13 @@ fn load_root(
     let mut seen: HashMap<&str, usize> = HashMap::new();
     for v in &variables {
         if let Some(first) = seen.get(v.name.as_str()) {
-            cx.problems.push(Problem {
-                file: cx.file.clone(),
-                line: v.line,
-                col: 1,
-                message: format!(
+            cx.err(
+                Pos::new(v.line, 1),
+                format!(
                     "variable `{}`: defined more than once (first at line {first})",
                     v.name
                 ),
-            });
+            );
         } else {
             seen.insert(&v.name, v.line);
         }
@@ -284,14 +281,14 @@ fn load_root(
     })
 }
 
-fn root_key_mark(root: &Node, key: &str) -> Mark {
-    root.map()
-        .and_then(|e| e.iter().find(|(k, _)| k.scalar() == Some(key)))
-        .map(|(k, _)| k.mark)
-        .unwrap_or(root.mark)
+fn root_key_mark(root: &Node, key: &str) -> Pos {
+    root.as_map()
+        .and_then(|e| e.iter().find(|(k, _)| k.scalar_text() == Some(key)))
+        .map(|(k, _)| k.pos)
+        .unwrap_or(root.pos)
 }
 
-fn check_name(cx: &mut Ctx, name: &str, mark: Mark) -> bool {
+fn check_name(cx: &mut Ctx, name: &str, mark: Pos) -> bool {
     if RESERVED.contains(&name) {
         cx.err(
             mark,
@@ -314,19 +311,21 @@ fn check_name(cx: &mut Ctx, name: &str, mark: Mark) -> bool {
 
 fn load_codelist(cx: &mut Ctx, name: &str, node: &Node, project_dir: &Path) -> Option<Codelist> {
     let prefix = format!("codelist `{name}`");
-    let Some(entries) = node.map() else {
+    let Some(entries) = node.as_map() else {
         cx.err(
-            node.mark,
-            format!("{prefix}: expected a mapping with keys csv, system, column"),
+            node.pos,
+            format!(
+                "{prefix}: expected a mapping with keys csv, system[, column, category_column]"
+            ),
         );
         return None;
     };
     const KEYS: [&str; 4] = ["csv", "system", "column", "category_column"];
     for (k, _) in entries {
-        let key = k.scalar().unwrap_or("");
+        let key = k.scalar_text().unwrap_or("");
         if !KEYS.contains(&key) {
             cx.err(
-                k.mark,
+                k.pos,
                 format!(
                     "{prefix}: unknown key `{key}` (expected one of: {})",
                     KEYS.join(", ")
@@ -334,18 +333,18 @@ fn load_codelist(cx: &mut Ctx, name: &str, node: &Node, project_dir: &Path) -> O
             );
         }
     }
-    let scalar = |cx: &mut Ctx, key: &str, required: bool| -> Option<(String, Mark)> {
+    let scalar = |cx: &mut Ctx, key: &str, required: bool| -> Option<(String, Pos)> {
         match node.get(key) {
-            Some(v) if !v.is_null() => match v.scalar() {
-                Some(s) => Some((s.to_string(), v.mark)),
+            Some(v) if !v.is_null() => match v.scalar_text() {
+                Some(s) => Some((s.to_string(), v.pos)),
                 None => {
-                    cx.err(v.mark, format!("{prefix}: key `{key}`: expected a string"));
+                    cx.err(v.pos, format!("{prefix}: key `{key}`: expected a string"));
                     None
                 }
             },
             _ => {
                 if required {
-                    cx.err(node.mark, format!("{prefix}: missing required key `{key}`"));
+                    cx.err(node.pos, format!("{prefix}: missing required key `{key}`"));
                 }
                 None
             }
@@ -353,7 +352,11 @@ fn load_codelist(cx: &mut Ctx, name: &str, node: &Node, project_dir: &Path) -> O
     };
     let csv = scalar(cx, "csv", true);
     let system = scalar(cx, "system", true);
-    let column = scalar(cx, "column", true);
+    // `column` defaults to `code`, as in cohortextractor's `codelist_from_csv`.
+    let column = scalar(cx, "column", false).map_or_else(
+        || files::codelist::DEFAULT_CODE_COLUMN.to_string(),
+        |(c, _)| c,
+    );
     let category = scalar(cx, "category_column", false);
     let system = match system {
         Some((s, mark)) => {
@@ -367,7 +370,7 @@ fn load_codelist(cx: &mut Ctx, name: &str, node: &Node, project_dir: &Path) -> O
         }
         None => None,
     };
-    let ((csv, csv_mark), system, (column, _)) = (csv?, system?, column?);
+    let ((csv, csv_mark), system) = (csv?, system?);
     let file = project_dir.join(&csv);
     match Codelist::from_csv(
         &file,
@@ -386,15 +389,15 @@ fn load_codelist(cx: &mut Ctx, name: &str, node: &Node, project_dir: &Path) -> O
 fn parse_variable(
     cx: &mut Ctx,
     name: &str,
-    name_mark: Mark,
+    name_mark: Pos,
     node: &Node,
     helpers: &mut Vec<Variable>,
     hidden: bool,
 ) -> Option<Variable> {
     let prefix = format!("variable `{name}`");
-    let Some(entries) = node.map() else {
+    let Some(entries) = node.as_map() else {
         cx.err(
-            node.mark,
+            node.pos,
             format!(
                 "{prefix}: expected a mapping with one function key, found {}",
                 node.kind_name()
@@ -405,14 +408,14 @@ fn parse_variable(
     let mut return_expectations = None;
     let mut function_entries = Vec::new();
     for (k, v) in entries {
-        let key = k.scalar().unwrap_or("");
+        let key = k.scalar_text().unwrap_or("");
         if key == "return_expectations" {
             return_expectations = Some(v.to_value());
         } else if FUNCTIONS.contains(&key) {
-            function_entries.push((key, k.mark, v));
+            function_entries.push((key, k.pos, v));
         } else {
             cx.err(
-                k.mark,
+                k.pos,
                 format!(
                     "{prefix}: unknown function `{key}` (known functions: {})",
                     FUNCTIONS.join(", ")
@@ -530,7 +533,7 @@ fn parse_function(
     prefix: &str,
     var_name: &str,
     func: &str,
-    func_mark: Mark,
+    func_mark: Pos,
     node: &Node,
     helpers: &mut Vec<Variable>,
 ) -> Option<Function> {
@@ -545,18 +548,18 @@ fn parse_function(
         used: HashSet::new(),
     };
     if node.is_null() {
-    } else if let Some(entries) = node.map() {
+    } else if let Some(entries) = node.as_map() {
         for (k, v) in entries {
-            args.entries.push((k.scalar().unwrap_or(""), v, k.mark));
+            args.entries.push((k.scalar_text().unwrap_or(""), v, k.pos));
         }
-    } else if node.scalar().is_some()
+    } else if node.scalar_text().is_some()
         && matches!(func, "registered_as_of" | "age_as_of" | "satisfying")
     {
         shorthand = node;
-        args.entries.push((known[0], shorthand, node.mark));
+        args.entries.push((known[0], shorthand, node.pos));
     } else {
         cx.err(
-            node.mark,
+            node.pos,
             format!(
                 "{prefix}: expected a mapping of arguments, found {}",
                 node.kind_name()
@@ -662,7 +665,7 @@ fn parse_function(
         }
         "with_these_clinical_events" => {
             if let Some(n) = args.take("include_date_of_match") {
-                cx.err(n.mark, format!("{prefix}: argument `include_date_of_match` is not supported: define a second variable with `returning: date` instead"));
+                cx.err(n.pos, format!("{prefix}: argument `include_date_of_match` is not supported: define a second variable with `returning: date` instead"));
             }
             let codelist = match args.take("codelist") {
                 None => {
@@ -673,10 +676,10 @@ fn parse_function(
                     None
                 }
                 Some(n) => {
-                    match n.scalar() {
+                    match n.scalar_text() {
                         Some(s) if !n.is_null() => Some(s.to_string()),
                         _ => {
-                            cx.err(n.mark, format!("{prefix}: argument `codelist`: expected the name of a codelist"));
+                            cx.err(n.pos, format!("{prefix}: argument `codelist`: expected the name of a codelist"));
                             None
                         }
                     }
@@ -748,20 +751,20 @@ fn parse_function(
 }
 
 fn parse_helpers(cx: &mut Ctx, prefix: &str, node: &Node, helpers: &mut Vec<Variable>) {
-    let Some(entries) = node.map() else {
+    let Some(entries) = node.as_map() else {
         cx.err(
-            node.mark,
+            node.pos,
             format!("{prefix}: key `variables`: expected a mapping of name -> definition"),
         );
         return;
     };
     for (k, v) in entries {
-        let name = k.scalar().unwrap_or("");
-        if !check_name(cx, name, k.mark) {
+        let name = k.scalar_text().unwrap_or("");
+        if !check_name(cx, name, k.pos) {
             continue;
         }
         let mut inner = Vec::new();
-        let var = parse_variable(cx, name, k.mark, v, &mut inner, true);
+        let var = parse_variable(cx, name, k.pos, v, &mut inner, true);
         helpers.extend(inner);
         helpers.extend(var);
     }
@@ -770,47 +773,38 @@ fn parse_helpers(cx: &mut Ctx, prefix: &str, node: &Node, helpers: &mut Vec<Vari
 fn parse_categorised(
     cx: &mut Ctx,
     prefix: &str,
-    func_mark: Mark,
+    func_mark: Pos,
     node: &Node,
     helpers: &mut Vec<Variable>,
 ) -> Option<Function> {
-    let Some(entries) = node.map() else {
+    let Some(entries) = node.as_map() else {
         cx.err(
-            node.mark,
+            node.pos,
             format!("{prefix}: expected a mapping of category -> expression"),
         );
         return None;
     };
     let n_problems = cx.problems.len();
     let mut cases = Vec::new();
-    let mut defaults: Vec<(String, Mark)> = Vec::new();
+    let mut defaults: Vec<(String, Pos)> = Vec::new();
     let mut int_keys = true;
     for (k, v) in entries {
-        let Some(key) = k.scalar() else {
-            cx.err(k.mark, format!("{prefix}: category keys must be scalars"));
+        let Some(key) = k.scalar_text() else {
+            cx.err(k.pos, format!("{prefix}: category keys must be scalars"));
             continue;
         };
-        if key == "variables" && v.map().is_some() {
+        if key == "variables" && v.as_map().is_some() {
             parse_helpers(cx, prefix, v, helpers);
             continue;
         }
-        let is_int =
-            matches!(&k.kind, NodeKind::Scalar { quoted: false, .. }) && key.parse::<i64>().is_ok();
-        int_keys &= is_int;
-        let label = if is_int {
-            key.parse::<i64>()
-                .map(|i| i.to_string())
-                .unwrap_or_else(|_| key.to_string())
-        } else {
-            key.to_string()
-        };
-        if v.scalar() == Some("DEFAULT")
-            && !matches!(&v.kind, NodeKind::Scalar { quoted: true, .. })
-        {
-            defaults.push((label, k.mark));
+        let int_key = k.as_int();
+        int_keys &= int_key.is_some();
+        let label = int_key.map_or_else(|| key.to_string(), |i| i.to_string());
+        if v.scalar_text() == Some("DEFAULT") && !v.quoted {
+            defaults.push((label, k.pos));
         } else {
             match expression_arg(cx, &format!("{prefix}: category `{key}`"), v) {
-                Some(e) => cases.push((label, e, k.mark)),
+                Some(e) => cases.push((label, e, k.pos)),
                 None => continue,
             }
         }
@@ -852,9 +846,9 @@ fn parse_categorised(
 }
 
 fn expression_arg(cx: &mut Ctx, prefix: &str, node: &Node) -> Option<Expr> {
-    let Some(text) = node.scalar().filter(|_| !node.is_null()) else {
+    let Some(text) = node.scalar_text().filter(|_| !node.is_null()) else {
         cx.err(
-            node.mark,
+            node.pos,
             format!(
                 "{prefix}: expected an expression, found {}",
                 node.kind_name()
@@ -865,16 +859,16 @@ fn expression_arg(cx: &mut Ctx, prefix: &str, node: &Node) -> Option<Expr> {
     match Expr::parse(text) {
         Ok(e) => Some(e),
         Err(e) => {
-            cx.err(node.mark, format!("{prefix}: {e}"));
+            cx.err(node.pos, format!("{prefix}: {e}"));
             None
         }
     }
 }
 
 fn date_arg(cx: &mut Ctx, prefix: &str, arg: &str, node: &Node) -> Option<DateExpr> {
-    let Some(text) = node.scalar().filter(|_| !node.is_null()) else {
+    let Some(text) = node.scalar_text().filter(|_| !node.is_null()) else {
         cx.err(
-            node.mark,
+            node.pos,
             format!(
                 "{prefix}: argument `{arg}`: expected a date expression, found {}",
                 node.kind_name()
@@ -885,7 +879,7 @@ fn date_arg(cx: &mut Ctx, prefix: &str, arg: &str, node: &Node) -> Option<DateEx
     match DateExpr::parse(text) {
         Ok(d) => Some(d),
         Err(e) => {
-            cx.err(node.mark, format!("{prefix}: argument `{arg}`: {e}"));
+            cx.err(node.pos, format!("{prefix}: argument `{arg}`: {e}"));
             None
         }
     }
@@ -898,12 +892,12 @@ fn choice<T: Copy>(
     node: &Node,
     options: &[(&str, T)],
 ) -> Option<T> {
-    let text = node.scalar().unwrap_or("");
+    let text = node.scalar_text().unwrap_or("");
     match options.iter().find(|(n, _)| *n == text) {
         Some((_, v)) => Some(*v),
         None => {
             cx.err(
-                node.mark,
+                node.pos,
                 format!(
                     "{prefix}: argument `{arg}`: unknown value `{text}` (expected one of: {})",
                     options
@@ -920,11 +914,11 @@ fn choice<T: Copy>(
 
 fn bool_arg(cx: &mut Ctx, prefix: &str, args: &mut Args, arg: &'static str) -> Option<bool> {
     let node = args.take(arg)?;
-    match node.to_value() {
-        serde_yaml::Value::Bool(b) => Some(b),
+    match node.as_bool() {
+        Some(b) => Some(b),
         _ => {
             cx.err(
-                node.mark,
+                node.pos,
                 format!("{prefix}: argument `{arg}`: expected true or false"),
             );
             None
@@ -942,10 +936,10 @@ fn date_format(
         None => Some(default),
         Some(n) if n.is_null() => Some(default),
         Some(n) => {
-            match n.scalar().and_then(DateFormat::parse) {
+            match n.scalar_text().and_then(DateFormat::parse) {
                 Some(f) => Some(f),
                 None => {
-                    cx.err(n.mark, format!("{prefix}: argument `date_format`: expected YYYY, YYYY-MM or YYYY-MM-DD"));
+                    cx.err(n.pos, format!("{prefix}: argument `date_format`: expected YYYY, YYYY-MM or YYYY-MM-DD"));
                     None
                 }
             }
@@ -970,13 +964,13 @@ fn window(cx: &mut Ctx, prefix: &str, args: &mut Args) -> Option<Window> {
         let mark = between
             .or(before)
             .or(after)
-            .map(|n| n.mark)
+            .map(|n| n.pos)
             .unwrap_or_default();
         cx.err(mark, format!("{prefix}: only one of `between`, `on_or_before`, `on_or_after` may be given (found {})", given.join(", ")));
         return None;
     }
     if let Some(n) = between.filter(|n| !n.is_null()) {
-        return match n.seq() {
+        return match n.as_seq() {
             Some([a, b]) => {
                 let a = date_arg(cx, prefix, "between", a);
                 let b = date_arg(cx, prefix, "between", b);
@@ -984,7 +978,7 @@ fn window(cx: &mut Ctx, prefix: &str, args: &mut Args) -> Option<Window> {
             }
             _ => {
                 cx.err(
-                    n.mark,
+                    n.pos,
                     format!(
                         "{prefix}: argument `between`: expected a list of two dates [start, end]"
                     ),
@@ -1013,12 +1007,7 @@ fn check_references(
     let prefix = format!("variable `{}`: key `{}`", v.name, v.function.name());
     let (line, col) = (v.line, v.col);
     let err = |cx: &mut Ctx, message: String| {
-        cx.problems.push(Problem {
-            file: cx.file.clone(),
-            line,
-            col,
-            message,
-        });
+        cx.err(Pos::new(line, col), message);
     };
     match &v.function {
         Function::WithTheseClinicalEvents {
@@ -1084,12 +1073,7 @@ fn check_expr(
         } else {
             format!("{prefix}: {msg}")
         };
-        cx.problems.push(Problem {
-            file: cx.file.clone(),
-            line,
-            col,
-            message,
-        });
+        cx.err(Pos::new(line, col), message);
     }
     let _ = ExprType::Bool;
 }
@@ -1158,18 +1142,13 @@ fn check_cycles(cx: &mut Ctx, variables: &[Variable], population: Option<&Variab
                 cycle.join(" -> ")
             )
         };
-        cx.problems.push(Problem {
-            file: cx.file.clone(),
-            line: v.line,
-            col: v.col,
-            message,
-        });
+        cx.err(Pos::new(v.line, v.col), message);
     }
 }
 
 fn load_measures(cx: &mut Ctx, node: &Node, variables: &[Variable]) -> Vec<MeasureDef> {
-    let Some(items) = node.seq() else {
-        cx.err(node.mark, "key `measures`: expected a list of measures");
+    let Some(items) = node.as_seq() else {
+        cx.err(node.pos, "key `measures`: expected a list of measures");
         return Vec::new();
     };
     const KEYS: [&str; 5] = [
@@ -1189,9 +1168,9 @@ fn load_measures(cx: &mut Ctx, node: &Node, variables: &[Variable]) -> Vec<Measu
     let mut seen_ids: Vec<(String, usize)> = Vec::new();
     for (i, item) in items.iter().enumerate() {
         let mut prefix = format!("measure #{}", i + 1);
-        let Some(entries) = item.map() else {
+        let Some(entries) = item.as_map() else {
             cx.err(
-                item.mark,
+                item.pos,
                 format!(
                     "{prefix}: expected a mapping with keys id, numerator, denominator, group_by"
                 ),
@@ -1201,9 +1180,9 @@ fn load_measures(cx: &mut Ctx, node: &Node, variables: &[Variable]) -> Vec<Measu
         let n_problems = cx.problems.len();
         let id = item
             .get("id")
-            .and_then(|n| n.scalar().map(|s| (s.to_string(), n.mark)));
+            .and_then(|n| n.scalar_text().map(|s| (s.to_string(), n.pos)));
         match &id {
-            None => cx.err(item.mark, format!("{prefix}: missing required key `id`")),
+            None => cx.err(item.pos, format!("{prefix}: missing required key `id`")),
             Some((id, mark)) => {
                 prefix = format!("measure `{id}`");
                 if id.is_empty() || !id.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') {
@@ -1221,10 +1200,10 @@ fn load_measures(cx: &mut Ctx, node: &Node, variables: &[Variable]) -> Vec<Measu
             }
         }
         for (k, _) in entries {
-            let key = k.scalar().unwrap_or("");
+            let key = k.scalar_text().unwrap_or("");
             if !KEYS.contains(&key) {
                 cx.err(
-                    k.mark,
+                    k.pos,
                     format!(
                         "{prefix}: unknown key `{key}` (expected one of: {})",
                         KEYS.join(", ")
@@ -1234,20 +1213,20 @@ fn load_measures(cx: &mut Ctx, node: &Node, variables: &[Variable]) -> Vec<Measu
         }
         let var_ref = |cx: &mut Ctx, key: &str, allow_population: bool| -> Option<String> {
             let Some(n) = item.get(key) else {
-                cx.err(item.mark, format!("{prefix}: missing required key `{key}`"));
+                cx.err(item.pos, format!("{prefix}: missing required key `{key}`"));
                 return None;
             };
-            let name = n.scalar().filter(|_| !n.is_null()).unwrap_or("");
+            let name = n.scalar_text().filter(|_| !n.is_null()).unwrap_or("");
             if allow_population && name == "population" {
                 return Some(name.to_string());
             }
             match outputs.iter().find(|v| v.name == name) {
                 None => {
-                    cx.err(n.mark, format!("{prefix}: key `{key}`: unknown variable `{name}` (known variables: {known})"));
+                    cx.err(n.pos, format!("{prefix}: key `{key}`: unknown variable `{name}` (known variables: {known})"));
                     None
                 }
                 Some(v) if matches!(v.column_type, ColumnType::Str | ColumnType::Date) => {
-                    cx.err(n.mark, format!("{prefix}: key `{key}`: variable `{name}` is a {} column; it must be numeric (bool, int or float)", v.column_type.name()));
+                    cx.err(n.pos, format!("{prefix}: key `{key}`: variable `{name}` is a {} column; it must be numeric (bool, int or float)", v.column_type.name()));
                     None
                 }
                 Some(_) => Some(name.to_string()),
@@ -1259,25 +1238,25 @@ fn load_measures(cx: &mut Ctx, node: &Node, variables: &[Variable]) -> Vec<Measu
             None => Some(GroupBy::None),
             Some(n) if n.is_null() => Some(GroupBy::None),
             Some(n) => {
-                let names: Vec<&Node> = match &n.kind {
-                    NodeKind::Scalar { .. } => vec![n],
-                    NodeKind::Seq(items) => items.iter().collect(),
-                    NodeKind::Map(_) => {
-                        cx.err(n.mark, format!("{prefix}: key `group_by`: expected a list of variable names or `population`"));
+                let names: Vec<&Node> = match &n.value {
+                    Value::Scalar(..) => vec![n],
+                    Value::Seq(items) => items.iter().collect(),
+                    Value::Map(_) => {
+                        cx.err(n.pos, format!("{prefix}: key `group_by`: expected a list of variable names or `population`"));
                         Vec::new()
                     }
                 };
-                if names.len() == 1 && names[0].scalar() == Some("population") {
+                if names.len() == 1 && names[0].scalar_text() == Some("population") {
                     Some(GroupBy::Population)
                 } else {
                     let mut vars = Vec::new();
                     for g in names {
-                        let name = g.scalar().unwrap_or("");
+                        let name = g.scalar_text().unwrap_or("");
                         if !outputs.iter().any(|v| v.name == name) {
-                            cx.err(g.mark, format!("{prefix}: key `group_by`: unknown variable `{name}` (known variables: {known})"));
+                            cx.err(g.pos, format!("{prefix}: key `group_by`: unknown variable `{name}` (known variables: {known})"));
                         } else if vars.iter().any(|v| v == name) {
                             cx.err(
-                                g.mark,
+                                g.pos,
                                 format!("{prefix}: key `group_by`: `{name}` listed twice"),
                             );
                         } else {
@@ -1291,11 +1270,11 @@ fn load_measures(cx: &mut Ctx, node: &Node, variables: &[Variable]) -> Vec<Measu
         let small_number_suppression = match item.get("small_number_suppression") {
             None => false,
             Some(n) if n.is_null() => false,
-            Some(n) => match n.to_value() {
-                serde_yaml::Value::Bool(b) => b,
+            Some(n) => match n.as_bool() {
+                Some(b) => b,
                 _ => {
                     cx.err(
-                        n.mark,
+                        n.pos,
                         format!("{prefix}: key `small_number_suppression`: expected true or false"),
                     );
                     false
@@ -1314,7 +1293,7 @@ fn load_measures(cx: &mut Ctx, node: &Node, variables: &[Variable]) -> Vec<Measu
                 denominator,
                 group_by,
                 small_number_suppression,
-                line: item.mark.line,
+                line: item.pos.line,
             });
         }
     }

@@ -282,37 +282,11 @@ pub struct MeasureDef {
     pub line: usize,
 }
 
-/// One problem in a study definition, with its position.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Problem {
-    pub file: PathBuf,
-    /// 1-based; 0 when the problem has no line (e.g. the file cannot be read).
-    pub line: usize,
-    pub col: usize,
-    pub message: String,
-}
-
-impl fmt::Display for Problem {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        if self.line == 0 {
-            write!(f, "{}: {}", self.file.display(), self.message)
-        } else {
-            write!(
-                f,
-                "{}:{}:{}: {}",
-                self.file.display(),
-                self.line,
-                self.col,
-                self.message
-            )
-        }
-    }
-}
-
-/// Every problem found in a study definition (never empty), in file order.
+/// Every problem found in a study definition (never empty), in file order, each naming the
+/// file, line and column (`yaml::Diagnostic`, the type `project.yaml` problems have too).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct StudyError {
-    pub problems: Vec<Problem>,
+    pub problems: Vec<yaml::Diagnostic>,
 }
 
 impl fmt::Display for StudyError {

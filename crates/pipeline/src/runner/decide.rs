@@ -8,8 +8,8 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
 
-use super::files::{expand, sha256_file, sha256_hex};
 use super::manifest::Manifest;
+use super::tree::{expand, sha256_file, sha256_hex};
 use crate::paths::glob_match;
 use crate::project::{option_value, Action};
 

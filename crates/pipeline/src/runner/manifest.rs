@@ -5,7 +5,7 @@ use std::path::Path;
 
 use serde::{Deserialize, Serialize};
 
-use super::files::write_atomic;
+use super::tree::write_record;
 
 /// One recorded output file.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -87,7 +87,7 @@ impl Manifest {
     pub fn save(&self, project_dir: &Path) -> std::io::Result<()> {
         let mut text = serde_json::to_string_pretty(self).map_err(std::io::Error::other)?;
         text.push('\n');
-        write_atomic(&Self::path(project_dir), text.as_bytes())
+        write_record(&Self::path(project_dir), text.as_bytes())
     }
 
     /// Replaces the record of `action` and its outputs.

@@ -3,9 +3,9 @@
 
 pub mod decide;
 pub mod execute;
-pub mod files;
 pub mod manifest;
 pub mod outputs;
+pub mod tree;
 pub mod view;
 
 use std::collections::{BTreeMap, BTreeSet};
@@ -22,9 +22,9 @@ use crate::shell;
 
 use decide::{command_hash, decide, hash_files, read_set, Decision};
 use execute::{action_args, execute, resolve, Call};
-use files::{sha256_file, snapshot, write_atomic};
 use manifest::{ActionRecord, Manifest, OutputRecord};
 use outputs::{check_outputs, OutputCheck};
+use tree::{sha256_file, snapshot, write_record};
 use view::View;
 
 /// How to run.
@@ -604,7 +604,7 @@ fn run_job(shared: &Shared, job: Job, live: Option<&mpsc::Sender<Message>>) -> F
         }
     }
     let log_path = log_path(dir, &action.name);
-    if let Err(e) = write_atomic(&log_path, file.as_bytes()) {
+    if let Err(e) = write_record(&log_path, file.as_bytes()) {
         result = result.and(Err(format!("cannot write {}: {e}", log_path.display())));
     }
     Finished {

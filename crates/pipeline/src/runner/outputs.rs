@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 use std::io::{BufRead, BufReader};
 use std::path::Path;
 
-use super::files::{expand, Stamp};
+use super::tree::{expand, Stamp};
 use crate::paths::{glob_match, suffix, LEVEL4_FILE_TYPES};
 use crate::project::{Action, Level, Project};
 

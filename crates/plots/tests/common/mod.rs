@@ -112,8 +112,8 @@ pub fn write_study_measures(dir: &Path) {
     }
 }
 
-/// The cohortextractor reference measures of `/work/shared/fixtures` (3 months), copied into
-/// `crates/plots/tests/fixtures`.
+/// The combined cohortextractor reference measures (3 months), copies of those in
+/// `crates/measures/tests/data/cohortextractor-measures`.
 pub fn fixtures_dir() -> std::path::PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
         .join("../plots/tests/fixtures")

@@ -1,38 +1,19 @@
-//! File helpers: atomic writes, content hashes, walking the project folder.
+//! The project tree: content hashes, snapshots of what is there, output patterns, and run
+//! records written atomically.
 
 use std::collections::BTreeMap;
-use std::io::{Read, Write};
+use std::io::Read;
 use std::path::Path;
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::SystemTime;
 
 use sha2::{Digest, Sha256};
 
-/// Writes `contents` to `path` through a temporary file in the same folder and a rename, so
-/// readers never see a half-written file.
-pub fn write_atomic(path: &Path, contents: &[u8]) -> std::io::Result<()> {
-    static COUNTER: AtomicU64 = AtomicU64::new(0);
-    let dir = path.parent().unwrap_or(Path::new("."));
-    std::fs::create_dir_all(dir)?;
-    let name = path
-        .file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_default();
-    let tmp = dir.join(format!(
-        ".{name}.tmp-{}-{}",
-        std::process::id(),
-        COUNTER.fetch_add(1, Ordering::Relaxed)
-    ));
-    let result = (|| {
-        let mut file = std::fs::File::create(&tmp)?;
-        file.write_all(contents)?;
-        file.sync_all()?;
-        std::fs::rename(&tmp, path)
-    })();
-    if result.is_err() {
-        let _ = std::fs::remove_file(&tmp);
+/// Writes a run record (a log, the manifest) atomically, creating its folder first.
+pub fn write_record(path: &Path, contents: &[u8]) -> std::io::Result<()> {
+    if let Some(dir) = path.parent() {
+        std::fs::create_dir_all(dir)?;
     }
-    result
+    files::write_atomic(path, contents)
 }
 
 /// Hex SHA-256 of `bytes`.
@@ -152,10 +133,10 @@ mod tests {
     use super::*;
 
     #[test]
-    fn atomic_write_and_hash() {
+    fn record_write_and_hash() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("sub/a.txt");
-        write_atomic(&path, b"abc").unwrap();
+        write_record(&path, b"abc").unwrap();
         assert_eq!(std::fs::read(&path).unwrap(), b"abc");
         let (sha, size) = sha256_file(&path).unwrap();
         assert_eq!(size, 3);

@@ -1,0 +1,4 @@
+# Neither `study` nor `measures`.
+from cohortextractor import patients
+
+population = patients.all()

@@ -1,0 +1,4 @@
+from cohortextractor import StudyDefinition, patients
+
+study = StudyDefinition(population=patients.all())
+age_limit = = 120  # @syntax

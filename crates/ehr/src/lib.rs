@@ -1,0 +1,9 @@
+//! Electronic health record tables: the data-source contract ([`contract`]) and the table
+//! folder source ([`folder`]). Engines receive loaded tables; nothing here evaluates queries.
+
+pub mod contract;
+mod error;
+pub mod folder;
+
+pub use error::SourceError;
+pub use folder::TableFolder;

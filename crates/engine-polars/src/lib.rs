@@ -1,0 +1,191 @@
+//! The polars engine: evaluates a [`query::Dataset`] over tables held as polars frames, for
+//! every index date of a run, in passes of a few dates (bounding memory), computing what does
+//! not depend on the index date once for all passes. See [`eval`] for how.
+
+mod convert;
+mod elementwise;
+mod eval;
+
+use std::collections::HashMap;
+
+use polars::prelude::*;
+use query::check::{check_dataset, columns_read, inline_tables, tables_read, TypeOf};
+use query::{Batch, Dataset, Date, Engine, EngineError, Sink};
+
+use eval::{polars_err, PVal, Pass, Shared};
+
+/// Rows (patient × index date pairs) a pass aims at: bounds a pass's memory to a few hundred
+/// megabytes whatever the number of patients.
+pub const ROWS_PER_PASS: usize = 2_500_000;
+
+/// The polars engine over tables by name.
+pub struct PolarsEngine {
+    tables: HashMap<String, DataFrame>,
+    location: String,
+    rows_per_pass: usize,
+}
+
+impl PolarsEngine {
+    /// An engine over `tables` (columns of the query types: Int64, Float64, Boolean, String,
+    /// Date); `location` names where they came from, for messages.
+    pub fn new(tables: HashMap<String, DataFrame>, location: impl Into<String>) -> Self {
+        PolarsEngine {
+            tables,
+            location: location.into(),
+            rows_per_pass: ROWS_PER_PASS,
+        }
+    }
+
+    /// Sets the number of (patient, index date) pairs a pass aims at.
+    pub fn with_rows_per_pass(mut self, rows: usize) -> Self {
+        self.rows_per_pass = rows.max(1);
+        self
+    }
+}
+
+/// How many of `n_dates` index dates are evaluated per pass for `n_patients` patients: as
+/// many as keep a pass near `rows_per_pass` rows, balanced so the passes have about the same
+/// size.
+pub fn dates_per_pass(n_patients: usize, n_dates: usize, rows_per_pass: usize) -> usize {
+    let n_dates = n_dates.max(1);
+    let fit = (rows_per_pass / n_patients.max(1)).clamp(1, n_dates);
+    let passes = n_dates.div_ceil(fit);
+    n_dates.div_ceil(passes)
+}
+
+impl Engine for PolarsEngine {
+    fn name(&self) -> &str {
+        "polars"
+    }
+
+    fn run(
+        &self,
+        dataset: &Dataset,
+        index_dates: &[Date],
+        sink: &mut Sink<'_>,
+    ) -> Result<(), EngineError> {
+        check_dataset(dataset)?;
+        let needed = columns_read(dataset);
+        let mut prepared = HashMap::new();
+        let mut universe: Vec<i64> = Vec::new();
+        for schema in tables_read(dataset) {
+            let Some(df) = self.tables.get(&schema.name) else {
+                return Err(EngineError::MissingTable {
+                    table: schema.name.clone(),
+                    location: self.location.clone(),
+                });
+            };
+            let missing = |column: &str| EngineError::MissingColumn {
+                table: schema.name.clone(),
+                column: column.to_string(),
+                location: self.location.clone(),
+            };
+            let pid = df
+                .column(query::PATIENT_ID)
+                .map_err(|_| missing(query::PATIENT_ID))?
+                .cast(&DataType::Int64)
+                .map_err(polars_err)?;
+            let mut cols = vec![pid.clone()];
+            for name in needed.get(&schema.name).into_iter().flatten() {
+                let ty = schema
+                    .column(name)
+                    .map(|c| c.ty)
+                    .ok_or_else(|| missing(name))?;
+                let c = df.column(name).map_err(|_| missing(name))?;
+                cols.push(c.cast(&convert::dtype(ty)).map_err(polars_err)?);
+            }
+            prepared.insert(
+                schema.name.clone(),
+                DataFrame::new_infer_height(cols).map_err(polars_err)?,
+            );
+            let ids = pid.drop_nulls().unique().map_err(polars_err)?;
+            universe.extend(ids.i64().map_err(polars_err)?.into_no_null_iter());
+        }
+        for t in inline_tables(dataset) {
+            universe.extend(t.rows.iter().map(|(pid, _)| *pid));
+        }
+        universe.sort_unstable();
+        universe.dedup();
+        let n = universe.len();
+        let shared = Shared::new(&prepared, universe);
+        let mut types = TypeOf::new();
+        let column_types: Vec<query::Type> =
+            dataset.columns.iter().map(|(_, s)| types.of(s)).collect();
+        let per_pass = dates_per_pass(n, index_dates.len(), self.rows_per_pass);
+        for chunk in index_dates.chunks(per_pass) {
+            let pass = Pass::new(&shared, chunk.to_vec());
+            let population = pass.pval(&dataset.population)?;
+            let columns = dataset
+                .columns
+                .iter()
+                .map(|(_, s)| pass.pval(s))
+                .collect::<Result<Vec<PVal>, EngineError>>()?;
+            for (i, &date) in chunk.iter().enumerate() {
+                let selected = selected_ranks(&population, i, n)?;
+                let patient_ids = selected
+                    .iter()
+                    .map(|&r| shared.universe[r as usize])
+                    .collect();
+                let mut out = Vec::with_capacity(columns.len());
+                for (pv, &ty) in columns.iter().zip(&column_types) {
+                    out.push(column_at(pv, ty, i, n, &selected)?);
+                }
+                sink(
+                    date,
+                    Batch {
+                        patient_ids,
+                        columns: out,
+                    },
+                )?;
+            }
+        }
+        Ok(())
+    }
+}
+
+/// The ranks of the patients for whom the population is true on date `i` of the pass.
+fn selected_ranks(population: &PVal, i: usize, n: usize) -> Result<Vec<IdxSize>, EngineError> {
+    let flags: Vec<Option<bool>> = match population {
+        PVal::Const(v, _) => vec![v.as_bool(); n],
+        PVal::PerDate(c) => {
+            let v = c.bool().map_err(polars_err)?.get(i);
+            vec![v; n]
+        }
+        PVal::PerPatient(c) => c.bool().map_err(polars_err)?.iter().collect(),
+        PVal::Grid(c) => c
+            .slice((i * n) as i64, n)
+            .bool()
+            .map_err(polars_err)?
+            .iter()
+            .collect(),
+    };
+    Ok(flags
+        .iter()
+        .enumerate()
+        .filter(|(_, f)| **f == Some(true))
+        .map(|(r, _)| r as IdxSize)
+        .collect())
+}
+
+/// A column's values for the selected patients on date `i` of the pass.
+fn column_at(
+    pv: &PVal,
+    ty: query::Type,
+    i: usize,
+    n: usize,
+    selected: &[IdxSize],
+) -> Result<query::ColumnData, EngineError> {
+    let c = match pv {
+        PVal::Const(v, _) => convert::constant(v, ty, selected.len()),
+        PVal::PerDate(c) => {
+            let idx = vec![i as IdxSize; selected.len()];
+            c.take_slice(&idx).map_err(polars_err)?
+        }
+        PVal::PerPatient(c) => c.take_slice(selected).map_err(polars_err)?,
+        PVal::Grid(c) => {
+            let idx: Vec<IdxSize> = selected.iter().map(|&r| (i * n) as IdxSize + r).collect();
+            c.take_slice(&idx).map_err(polars_err)?
+        }
+    };
+    convert::to_column_data(&c, ty).map_err(polars_err)
+}

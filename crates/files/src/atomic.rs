@@ -1,0 +1,141 @@
+//! Atomic writes: a file is written under a temporary name in its own folder (so the rename
+//! cannot cross file systems), flushed to disk, and renamed to its final name only when
+//! complete. Readers see the old file or the new one, never half of one.
+
+use std::fs::File;
+use std::io::{self, Write};
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
+
+/// Writes `contents` to `path` atomically. The folder must exist.
+pub fn write_atomic(path: &Path, contents: &[u8]) -> io::Result<()> {
+    let (pending, mut file) = PendingFile::create(path)?;
+    file.write_all(contents)?;
+    drop(file);
+    pending.commit()
+}
+
+/// A file being written under a temporary name beside its final path.
+///
+/// [`PendingFile::create`] hands out the open temporary file; write to it, close it, then
+/// [`PendingFile::commit`] renames it into place. Dropped uncommitted (an error on the way),
+/// the temporary file is removed and the final path is left untouched.
+#[derive(Debug)]
+pub struct PendingFile {
+    tmp: PathBuf,
+    path: PathBuf,
+    committed: bool,
+}
+
+impl PendingFile {
+    /// Creates the temporary file for `path`: `DIR/.NAME.PID-N.tmp`, hidden, unique within
+    /// the process, and matching no output pattern such as `input_*.csv`.
+    pub fn create(path: &Path) -> io::Result<(PendingFile, File)> {
+        static COUNTER: AtomicU64 = AtomicU64::new(0);
+        let name = path.file_name().ok_or_else(|| {
+            io::Error::new(
+                io::ErrorKind::InvalidInput,
+                format!("{} is not a file path", path.display()),
+            )
+        })?;
+        let tmp = path.with_file_name(format!(
+            ".{}.{}-{}.tmp",
+            name.to_string_lossy(),
+            std::process::id(),
+            COUNTER.fetch_add(1, Ordering::Relaxed)
+        ));
+        let file = File::create(&tmp)?;
+        Ok((
+            PendingFile {
+                tmp,
+                path: path.to_path_buf(),
+                committed: false,
+            },
+            file,
+        ))
+    }
+
+    /// The final path.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// Flushes the (complete, closed) temporary file to disk and renames it to the final path.
+    pub fn commit(mut self) -> io::Result<()> {
+        File::open(&self.tmp)?.sync_all()?;
+        std::fs::rename(&self.tmp, &self.path)?;
+        self.committed = true;
+        Ok(())
+    }
+}
+
+impl Drop for PendingFile {
+    fn drop(&mut self) {
+        if !self.committed {
+            let _ = std::fs::remove_file(&self.tmp);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn names(dir: &Path) -> Vec<String> {
+        let mut names: Vec<String> = std::fs::read_dir(dir)
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .collect();
+        names.sort();
+        names
+    }
+
+    #[test]
+    fn writes_and_leaves_no_temporary_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("a.csv");
+        write_atomic(&path, b"old").unwrap();
+        write_atomic(&path, b"new").unwrap();
+        assert_eq!(std::fs::read(&path).unwrap(), b"new");
+        assert_eq!(names(dir.path()), ["a.csv"]);
+    }
+
+    #[test]
+    fn the_final_name_appears_only_on_commit() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("input_2020-01-01.csv");
+        let (pending, mut file) = PendingFile::create(&path).unwrap();
+        file.write_all(b"x").unwrap();
+        drop(file);
+        assert!(!path.exists());
+        let tmp = names(dir.path());
+        assert_eq!(tmp.len(), 1);
+        assert!(
+            tmp[0].starts_with(".input_2020-01-01.csv.") && tmp[0].ends_with(".tmp"),
+            "{tmp:?}"
+        );
+        assert_eq!(pending.path(), path);
+        pending.commit().unwrap();
+        assert_eq!(names(dir.path()), ["input_2020-01-01.csv"]);
+    }
+
+    #[test]
+    fn an_abandoned_write_leaves_the_old_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("a.csv");
+        std::fs::write(&path, "old").unwrap();
+        let (pending, mut file) = PendingFile::create(&path).unwrap();
+        file.write_all(b"half").unwrap();
+        drop((pending, file));
+        assert_eq!(std::fs::read_to_string(&path).unwrap(), "old");
+        assert_eq!(names(dir.path()), ["a.csv"]);
+    }
+
+    #[test]
+    fn errors_for_a_missing_folder_or_no_file_name() {
+        let dir = tempfile::tempdir().unwrap();
+        assert!(write_atomic(&dir.path().join("missing/a.csv"), b"x").is_err());
+        let e = write_atomic(Path::new("/"), b"x").unwrap_err();
+        assert!(e.to_string().contains("is not a file path"), "{e}");
+    }
+}
