@@ -3,6 +3,7 @@
 # Connect server jar (jars/spark-connect_2.13-<version>.jar ships them), so the generated client
 # matches the pinned Spark exactly. Run after changing the version in scripts/spark/provision.sh.
 set -euo pipefail
+command -v unzip >/dev/null || { echo "regen.sh: needs unzip (apt-get install unzip)" >&2; exit 1; }
 here="$(cd "$(dirname "$0")" && pwd)"
 repo="$(cd "$here/../.." && pwd)"
 spark_home="$("$repo/scripts/spark/provision.sh" | sed -n 's/^SPARK_HOME=//p')"
