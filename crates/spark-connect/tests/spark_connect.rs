@@ -267,6 +267,20 @@ fn parameters_are_matched_literally_never_spliced() {
     );
     let frame = query(&client, "SELECT n FROM picked", &Params::None);
     assert_eq!(frame.column("n").unwrap().i32().unwrap().get(0), Some(1));
+
+    // An inline table of bound values as a temporary view.
+    client
+        .sql_with(
+            "CREATE OR REPLACE TEMPORARY VIEW inline_codes AS SELECT * FROM VALUES (?, ?), (?, ?) AS v(code, n)",
+            &Params::positional([hostile.into(), Value::Long(10), "b".into(), Value::Long(20)]),
+        )
+        .unwrap();
+    let frame = query(
+        &client,
+        "SELECT n FROM inline_codes WHERE code = :c",
+        &Params::named([("c", hostile.into())]),
+    );
+    assert_eq!(frame.column("n").unwrap().i64().unwrap().get(0), Some(10));
 }
 
 #[test]
