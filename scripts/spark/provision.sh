@@ -23,7 +23,7 @@ install_java=0
 for arg in "$@"; do
     case "$arg" in
         --install-java) install_java=1 ;;
-        -h|--help) sed -n '2,18p' "$0"; exit 0 ;;
+        -h|--help) sed -n '2,17p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
         *) echo "provision.sh: unknown argument: $arg" >&2; exit 2 ;;
     esac
 done
