@@ -130,7 +130,8 @@ impl Client {
             grpc,
             metadata,
             session_id,
-            owns_session,
+            // Set once the server has answered: nothing to release before that.
+            owns_session: false,
             user_context: proto::UserContext {
                 user_id: user_id.clone(),
                 user_name: user_id,
@@ -142,6 +143,7 @@ impl Client {
             url,
         };
         client.spark_version = client.handshake()?;
+        client.owns_session = owns_session;
         if let Some(database) = client.url.database.clone() {
             client.set_database(&database)?;
         }
