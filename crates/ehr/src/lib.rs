@@ -4,6 +4,7 @@
 pub mod contract;
 mod error;
 pub mod folder;
+pub mod rows;
 
 pub use error::SourceError;
 pub use folder::TableFolder;

@@ -31,9 +31,9 @@ pub(crate) struct Built {
     /// Why `date_of` cannot be used on this variable (`None`: it can, when `match_date` is
     /// set).
     pub(crate) no_date_of: Option<String>,
-    /// The picked row behind a `numeric_value` (for `comparator_from` and the reference range
-    /// functions).
-    pub(crate) row: Option<FrameRef>,
+    /// The rows a `numeric_value` is picked from, their sort keys and which end is taken
+    /// (for `comparator_from` and the reference range functions, which read the same row).
+    pub(crate) row: Option<(FrameRef, Vec<SeriesRef>, Position)>,
     /// What expectations dummy data computes.
     pub(crate) derived: Derived,
 }

@@ -177,14 +177,14 @@ impl<'a> CellIter<'a> {
     }
 }
 
-fn push_empty(buf: &mut Vec<u8>, single: bool) {
+pub(crate) fn push_empty(buf: &mut Vec<u8>, single: bool) {
     if single {
         buf.extend_from_slice(b"\"\"");
     }
 }
 
 /// Plain decimal, without going through `fmt` (this is the writer's hot path).
-fn push_int(buf: &mut Vec<u8>, v: i64) {
+pub(crate) fn push_int(buf: &mut Vec<u8>, v: i64) {
     let mut digits = [0u8; 20];
     let mut n = v.unsigned_abs();
     let mut i = digits.len();
@@ -203,7 +203,7 @@ fn push_int(buf: &mut Vec<u8>, v: i64) {
 }
 
 /// `YYYY-MM-DD` of a day count since 1970-01-01.
-fn push_date(buf: &mut Vec<u8>, days: i32) {
+pub(crate) fn push_date(buf: &mut Vec<u8>, days: i32) {
     use chrono::Datelike;
     match chrono::NaiveDate::from_num_days_from_ce_opt(days + EPOCH_DAYS_FROM_CE) {
         Some(d) if (0..=9999).contains(&d.year()) => {
@@ -235,7 +235,7 @@ pub(crate) const EPOCH_DAYS_FROM_CE: i32 = 719_163;
 
 /// A string field, quoted (with `"` doubled) only when it holds `,`, `"`, `\r` or `\n`, or
 /// when it is empty and the only field of its row (as Python's csv module writes it).
-fn push_str_field(buf: &mut Vec<u8>, s: &str, single: bool) {
+pub(crate) fn push_str_field(buf: &mut Vec<u8>, s: &str, single: bool) {
     if s.is_empty() {
         push_empty(buf, single);
     } else if s.bytes().any(|b| matches!(b, b',' | b'"' | b'\n' | b'\r')) {

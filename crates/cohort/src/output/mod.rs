@@ -5,11 +5,13 @@
 //! Every writer goes through `files::PendingFile`: the bytes go to a temporary name in the
 //! same folder, which is renamed to the final name only once complete.
 
+mod batch;
 mod csv;
 mod dates;
 mod error;
 
 pub use self::csv::{write_csv, CsvWriter};
+pub use batch::{to_frame, write_batch, write_csv as write_batch_csv};
 pub use dates::parse_index_date_range;
 pub use error::OutputError;
 /// The format of a `generate_cohort` output (`--output-format`): the shared table formats.

@@ -106,9 +106,11 @@ struct Events {
 }
 
 /// Builds an events variable from its candidates.
+#[allow(clippy::too_many_arguments)]
 fn events_variable(
     cx: &mut Cx,
     ev: Events,
+    case_insensitive: bool,
     r: Returning,
     find: Position,
     format: DateFormat,
@@ -153,14 +155,26 @@ fn events_variable(
                 cx.err(cx.func_pos, msg);
                 return None;
             }
-            Built::new(
-                ColumnType::Str,
+            let code = Series::column(&picked, &code_column);
+            let category = if case_insensitive {
+                // The category of a code matched ignoring case: look up the upper-cased code.
+                let mut upper = (*codelist.query()).clone();
+                upper.codes = upper
+                    .codes
+                    .into_iter()
+                    .map(|(k, v)| (k.to_ascii_uppercase(), v))
+                    .collect();
                 Series::function(Function::CodelistCategory {
-                    code: Series::column(&picked, &code_column),
+                    code: Series::function(Function::Str(query::model::StrFunction::Upper, code)),
+                    codelist: Arc::new(upper),
+                })
+            } else {
+                Series::function(Function::CodelistCategory {
+                    code,
                     codelist: codelist.query(),
-                }),
-            )
-            .with_match_date(pick_date)
+                })
+            };
+            Built::new(ColumnType::Str, category).with_match_date(pick_date)
         }
         Returning::NumericValue => {
             let mut b = Built::new(
@@ -168,7 +182,7 @@ fn events_variable(
                 Series::column(&picked, "numeric_value"),
             )
             .with_match_date(pick_date);
-            b.row = Some(Arc::clone(&picked));
+            b.row = Some((Arc::clone(&ev.candidates), ev.keys.clone(), find));
             b
         }
         Returning::Episodes => {
@@ -300,14 +314,11 @@ pub(super) fn with_these_clinical_events(cx: &mut Cx) -> Option<Built> {
             })),
         );
     }
-    let keys = vec![
-        Arc::clone(&date),
-        Arc::clone(&code),
-        Series::column(&events, "numeric_value"),
-        Series::column(&events, "comparator"),
-        Series::column(&events, "lower_bound"),
-        Series::column(&events, "upper_bound"),
-    ];
+    // The row chosen: by date, then code, then (when it is the value) the value.
+    let mut keys = vec![Arc::clone(&date), Arc::clone(&code)];
+    if r == Returning::NumericValue {
+        keys.push(Series::column(&events, "numeric_value"));
+    }
     let ev = Events {
         root: events,
         candidates: f,
@@ -315,7 +326,7 @@ pub(super) fn with_these_clinical_events(cx: &mut Cx) -> Option<Built> {
         date,
         keys,
     };
-    events_variable(cx, ev, r, find, format, &codelist, gap)
+    events_variable(cx, ev, false, r, find, format, &codelist, gap)
 }
 
 /// The codelist expanded through `vmp_mapping`: every code linked to a listed code by an
@@ -423,7 +434,7 @@ pub(super) fn with_these_medications(cx: &mut Cx) -> Option<Built> {
         date,
         keys,
     };
-    events_variable(cx, ev, r, find, format, &codelist, gap)
+    events_variable(cx, ev, true, r, find, format, &codelist, gap)
 }
 
 /// Clinical events with one of `codes` (CTV3), in a window.

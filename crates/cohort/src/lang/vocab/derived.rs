@@ -376,7 +376,7 @@ pub(super) fn date_of(cx: &mut Cx) -> Option<Built> {
 
 fn from_row(cx: &mut Cx, column: &str, ty: ColumnType) -> Option<Built> {
     let (name, src) = source(cx)?;
-    let Some(row) = src.row.clone() else {
+    let Some((rows, keys, find)) = src.row.clone() else {
         let f = cx.spec.name;
         cx.arg_err(
             "source",
@@ -384,6 +384,12 @@ fn from_row(cx: &mut Cx, column: &str, ty: ColumnType) -> Option<Built> {
         );
         return None;
     };
+    // The source's row; rows that tie on the source's keys are told apart by the column
+    // read, the same way on every engine.
+    let events = cx.table(ehr::contract::names::CLINICAL_EVENTS);
+    let mut keys = keys;
+    keys.push(Series::column(&events, column));
+    let row = query::Frame::pick(&rows, keys, find);
     let mut b = Built::new(ty, Series::column(&row, column));
     b.missing = missing_value(ty);
     b.no_date_of = Some("it comes from another variable's row".into());
