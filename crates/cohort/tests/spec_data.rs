@@ -43,6 +43,9 @@ struct Case {
     expected: BTreeMap<String, String>,
     #[serde(default)]
     error: Option<String>,
+    /// Every line of the error, exactly (paths relative to the study folder).
+    #[serde(default)]
+    errors: Option<Vec<String>>,
 }
 
 /// An engine over the tables of a case.
@@ -92,7 +95,9 @@ fn run_case(case: &Case, maker: EngineMaker) -> Result<(), String> {
         } else {
             case.index_dates
                 .iter()
-                .map(|d| chrono::NaiveDate::parse_from_str(d, "%Y-%m-%d").map_err(|e| e.to_string()))
+                .map(|d| {
+                    chrono::NaiveDate::parse_from_str(d, "%Y-%m-%d").map_err(|e| e.to_string())
+                })
                 .collect::<Result<_, _>>()?
         };
         for d in &dates {
@@ -102,7 +107,8 @@ fn run_case(case: &Case, maker: EngineMaker) -> Result<(), String> {
         let tables_dir = root.join("tables");
         std::fs::create_dir_all(&tables_dir).map_err(|e| e.to_string())?;
         for (name, csv) in &case.tables {
-            std::fs::write(tables_dir.join(format!("{name}.csv")), csv).map_err(|e| e.to_string())?;
+            std::fs::write(tables_dir.join(format!("{name}.csv")), csv)
+                .map_err(|e| e.to_string())?;
         }
         let mut needed = compiled.tables();
         // Tables a case gives but the study does not read still count as present.
@@ -121,18 +127,41 @@ fn run_case(case: &Case, maker: EngineMaker) -> Result<(), String> {
             let mut buf = Vec::new();
             cohort::output::write_batch_csv(&batch, &compiled.columns, &mut buf, Path::new("spec"))
                 .map_err(|e| e.to_string())?;
-            out.insert(d.to_string(), String::from_utf8(buf).map_err(|e| e.to_string())?);
+            out.insert(
+                d.to_string(),
+                String::from_utf8(buf).map_err(|e| e.to_string())?,
+            );
         }
         Ok(out)
     })();
     let strip = |s: &str| s.replace(&format!("{}/", root.display()), "");
+    if let Some(want) = &case.errors {
+        return match outcome {
+            Ok(_) => Err(format!("expected errors {want:?}, but it ran")),
+            Err(got) => {
+                let got = strip(&got);
+                let lines: Vec<&str> = got.lines().collect();
+                if lines == want.iter().map(String::as_str).collect::<Vec<_>>() {
+                    Ok(())
+                } else {
+                    Err(format!(
+                        "expected errors\n  {}\ngot\n  {}",
+                        want.join("\n  "),
+                        lines.join("\n  ")
+                    ))
+                }
+            }
+        };
+    }
     match (&case.error, outcome) {
         (Some(want), Err(got)) => {
             let got = strip(&got);
             if got.contains(want.as_str()) {
                 Ok(())
             } else {
-                Err(format!("expected an error containing\n  {want}\ngot\n  {got}"))
+                Err(format!(
+                    "expected an error containing\n  {want}\ngot\n  {got}"
+                ))
             }
         }
         (Some(want), Ok(_)) => Err(format!("expected an error containing `{want}`, but it ran")),
@@ -170,14 +199,18 @@ fn spec_cases_pass_on_every_engine() {
     let mut count = 0;
     for file in &files {
         let text = std::fs::read_to_string(file).expect("read spec");
-        let cases: Vec<Case> = serde_yaml::from_str(&text)
-            .unwrap_or_else(|e| panic!("{}: {e}", file.display()));
+        let cases: Vec<Case> =
+            serde_yaml::from_str(&text).unwrap_or_else(|e| panic!("{}: {e}", file.display()));
         for case in &cases {
             if only.as_deref().is_some_and(|o| !case.name.contains(o)) {
                 continue;
             }
-            if case.expected.is_empty() && case.error.is_none() {
-                failures.push(format!("{}: `{}` expects nothing", file.display(), case.name));
+            if case.expected.is_empty() && case.error.is_none() && case.errors.is_none() {
+                failures.push(format!(
+                    "{}: `{}` expects nothing",
+                    file.display(),
+                    case.name
+                ));
             }
             for (engine, maker) in engines() {
                 count += 1;
@@ -192,5 +225,10 @@ fn spec_cases_pass_on_every_engine() {
         }
     }
     assert!(count > 0, "no spec cases found");
-    assert!(failures.is_empty(), "{} of {count} failed:\n\n{}", failures.len(), failures.join("\n\n"));
+    assert!(
+        failures.is_empty(),
+        "{} of {count} failed:\n\n{}",
+        failures.len(),
+        failures.join("\n\n")
+    );
 }

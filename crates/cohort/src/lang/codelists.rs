@@ -142,7 +142,11 @@ pub(crate) fn load(
         }
     }
     // Resolve in dependency order (a reference may come before its target).
-    let names: Vec<String> = defs.iter().map(|(n, _, _)| n.clone()).chain(failed.iter().cloned()).collect();
+    let names: Vec<String> = defs
+        .iter()
+        .map(|(n, _, _)| n.clone())
+        .chain(failed.iter().cloned())
+        .collect();
     let mut done: BTreeMap<String, Codelist> = BTreeMap::new();
     let by_name: HashMap<&str, usize> = defs
         .iter()
@@ -198,9 +202,7 @@ fn resolve(
     let mut ok = true;
     for (r, rpos) in &refs {
         match by_name.get(r) {
-            Some(&j) => resolve(
-                d, j, defs, by_name, names, state, done, failed, project_dir,
-            ),
+            Some(&j) => resolve(d, j, defs, by_name, names, state, done, failed, project_dir),
             None if failed.iter().any(|f| f == r) => {}
             None => d.err(
                 *rpos,
@@ -397,11 +399,17 @@ fn parse_def<'a>(d: &mut Diags, name: &str, node: &'a Node) -> Option<Def<'a>> {
         );
         return None;
     };
-    let keys: Vec<&str> = entries.iter().filter_map(|(k, _)| k.scalar_text()).collect();
+    let keys: Vec<&str> = entries
+        .iter()
+        .filter_map(|(k, _)| k.scalar_text())
+        .collect();
     let (form, allowed): (&str, &[&str]) = if keys.contains(&"combine_codelists") {
         ("combine_codelists", &["combine_codelists"])
     } else if keys.contains(&"filter_codes_by_category") {
-        ("filter_codes_by_category", &["filter_codes_by_category", "include"])
+        (
+            "filter_codes_by_category",
+            &["filter_codes_by_category", "include"],
+        )
     } else if keys.contains(&"codes") {
         ("codes", &["codes", "system"])
     } else {
@@ -459,7 +467,10 @@ fn parse_def<'a>(d: &mut Diags, name: &str, node: &'a Node) -> Option<Def<'a>> {
             Value::Seq(items) => items.iter().collect(),
             Value::Scalar(..) => vec![v],
             Value::Map(_) => {
-                d.err(v.pos, format!("{prefix}: key `{key}`: expected a list of codelist names"));
+                d.err(
+                    v.pos,
+                    format!("{prefix}: key `{key}`: expected a list of codelist names"),
+                );
                 return None;
             }
         };
@@ -475,7 +486,10 @@ fn parse_def<'a>(d: &mut Diags, name: &str, node: &'a Node) -> Option<Def<'a>> {
             let v = node.get("combine_codelists")?;
             let parts = names_list(d, v, "combine_codelists")?;
             if parts.is_empty() {
-                d.err(v.pos, format!("{prefix}: key `combine_codelists`: expected at least one codelist"));
+                d.err(
+                    v.pos,
+                    format!("{prefix}: key `combine_codelists`: expected at least one codelist"),
+                );
                 return None;
             }
             Some(Def::Combine(parts))
@@ -485,7 +499,10 @@ fn parse_def<'a>(d: &mut Diags, name: &str, node: &'a Node) -> Option<Def<'a>> {
             let source = (v.scalar_text().unwrap_or(""), v.pos);
             let include = match node.get("include") {
                 None => {
-                    d.err(node.pos, format!("{prefix}: missing required key `include`"));
+                    d.err(
+                        node.pos,
+                        format!("{prefix}: missing required key `include`"),
+                    );
                     return None;
                 }
                 Some(inc) => scalar_list(d, &prefix, "include", inc)?,
@@ -496,7 +513,12 @@ fn parse_def<'a>(d: &mut Diags, name: &str, node: &'a Node) -> Option<Def<'a>> {
             let system = system(d);
             let v = node.get("codes")?;
             let Some(items) = v.as_seq() else {
-                d.err(v.pos, format!("{prefix}: key `codes`: expected a list of codes or [code, category] pairs"));
+                d.err(
+                    v.pos,
+                    format!(
+                        "{prefix}: key `codes`: expected a list of codes or [code, category] pairs"
+                    ),
+                );
                 return None;
             };
             let mut codes = Vec::new();
@@ -514,13 +536,23 @@ fn parse_def<'a>(d: &mut Diags, name: &str, node: &'a Node) -> Option<Def<'a>> {
                         codes.push((code, None, item.pos));
                     }
                     _ => {
-                        d.err(item.pos, format!("{prefix}: key `codes`: expected a code or a [code, category] pair"));
+                        d.err(
+                            item.pos,
+                            format!(
+                                "{prefix}: key `codes`: expected a code or a [code, category] pair"
+                            ),
+                        );
                         return None;
                     }
                 }
             }
             if pairs != 0 && pairs != codes.len() {
-                d.err(v.pos, format!("{prefix}: key `codes`: codes and [code, category] pairs cannot be mixed"));
+                d.err(
+                    v.pos,
+                    format!(
+                        "{prefix}: key `codes`: codes and [code, category] pairs cannot be mixed"
+                    ),
+                );
                 return None;
             }
             Some(Def::Codes {
@@ -535,7 +567,10 @@ fn parse_def<'a>(d: &mut Diags, name: &str, node: &'a Node) -> Option<Def<'a>> {
                 d.err(node.pos, format!("{prefix}: missing required key `csv`"));
             }
             let system = system(d);
-            let column = text(d, "column", false).map_or(files::codelist::DEFAULT_CODE_COLUMN.to_string(), |(c, _)| c.to_string());
+            let column = text(d, "column", false).map_or(
+                files::codelist::DEFAULT_CODE_COLUMN.to_string(),
+                |(c, _)| c.to_string(),
+            );
             let category = text(d, "category_column", false).map(|(c, _)| c.to_string());
             Some(Def::Csv {
                 csv: csv?,
@@ -572,7 +607,10 @@ pub(crate) fn scalar_list(d: &mut Diags, prefix: &str, key: &str, n: &Node) -> O
         Value::Seq(items) => items.iter().collect(),
         Value::Scalar(..) if !n.is_null() => vec![n],
         _ => {
-            d.err(n.pos, format!("{prefix}: key `{key}`: expected a string or a list of strings"));
+            d.err(
+                n.pos,
+                format!("{prefix}: key `{key}`: expected a string or a list of strings"),
+            );
             return None;
         }
     };
@@ -582,7 +620,13 @@ pub(crate) fn scalar_list(d: &mut Diags, prefix: &str, key: &str, n: &Node) -> O
             Value::Scalar(s, yaml::Scalar::Str) => out.push(s.clone()),
             Value::Scalar(_, yaml::Scalar::Int(i)) => out.push(i.to_string()),
             _ => {
-                d.err(item.pos, format!("{prefix}: key `{key}`: expected a string, found {}", item.kind_name()));
+                d.err(
+                    item.pos,
+                    format!(
+                        "{prefix}: key `{key}`: expected a string, found {}",
+                        item.kind_name()
+                    ),
+                );
                 return None;
             }
         }

@@ -276,7 +276,10 @@ impl<'n> Cx<'_, '_, 'n> {
             Some(n) => match n.as_int() {
                 Some(i) => Some(Some(i)),
                 None => {
-                    self.arg_err(name, format!("expected an integer, found {}", n.kind_name()));
+                    self.arg_err(
+                        name,
+                        format!("expected an integer, found {}", n.kind_name()),
+                    );
                     None
                 }
             },
@@ -308,7 +311,12 @@ impl<'n> Cx<'_, '_, 'n> {
     }
 
     /// A choice among `options` (the first is the default when absent, unless `required`).
-    pub(crate) fn choice(&mut self, name: &str, options: &[&'static str], required: bool) -> Option<&'static str> {
+    pub(crate) fn choice(
+        &mut self,
+        name: &str,
+        options: &[&'static str],
+        required: bool,
+    ) -> Option<&'static str> {
         match self.take(name) {
             None if required => {
                 self.err(self.func_pos, format!("missing required argument `{name}`"));
@@ -339,8 +347,16 @@ impl<'n> Cx<'_, '_, 'n> {
     /// the function takes them).
     pub(crate) fn date_format(&mut self, default: DateFormat) -> Option<DateFormat> {
         let legacy = self.spec.takes("include_day");
-        let day = if legacy { self.bool("include_day", false)? } else { false };
-        let month = if legacy { self.bool("include_month", false)? } else { false };
+        let day = if legacy {
+            self.bool("include_day", false)?
+        } else {
+            false
+        };
+        let month = if legacy {
+            self.bool("include_month", false)?
+        } else {
+            false
+        };
         match self.take("date_format") {
             None => Some(if day {
                 DateFormat::YearMonthDay
@@ -392,7 +408,10 @@ impl<'n> Cx<'_, '_, 'n> {
         let Some(text) = n.scalar_text().filter(|_| !n.is_null()) else {
             self.err(
                 n.pos,
-                format!("argument `{arg}`: expected a date expression, found {}", n.kind_name()),
+                format!(
+                    "argument `{arg}`: expected a date expression, found {}",
+                    n.kind_name()
+                ),
             );
             return None;
         };
@@ -419,11 +438,12 @@ impl<'n> Cx<'_, '_, 'n> {
 
     /// The value of a date variable used in a date expression.
     fn date_variable(&mut self, arg: &str, pos: Pos, var: &str) -> Option<SeriesRef> {
-        let Some(b) = self.var(var, pos, &format!("argument `{arg}`"))? else {
-            return None;
-        };
+        let b = self.var(var, pos, &format!("argument `{arg}`"))??;
         if b.ty != ColumnType::Date {
-            self.err(pos, format!("argument `{arg}`: Column '{var}' is not a date"));
+            self.err(
+                pos,
+                format!("argument `{arg}`: Column '{var}' is not a date"),
+            );
             return None;
         }
         match b.format.unwrap_or(DateFormat::YearMonthDay) {
@@ -470,11 +490,15 @@ impl<'n> Cx<'_, '_, 'n> {
         let before = self.take("on_or_before");
         let after = self.take("on_or_after");
         if between.is_some() && (before.is_some() || after.is_some()) {
-            let given: Vec<&str> = [("between", between), ("on_or_before", before), ("on_or_after", after)]
-                .iter()
-                .filter(|(_, n)| n.is_some())
-                .map(|(k, _)| *k)
-                .collect();
+            let given: Vec<&str> = [
+                ("between", between),
+                ("on_or_before", before),
+                ("on_or_after", after),
+            ]
+            .iter()
+            .filter(|(_, n)| n.is_some())
+            .map(|(k, _)| *k)
+            .collect();
             let pos = between.map_or(self.func_pos, |n| n.pos);
             self.err(
                 pos,
@@ -527,7 +551,11 @@ impl<'n> Cx<'_, '_, 'n> {
             );
             return None;
         }
-        Some(if first { Position::First } else { Position::Last })
+        Some(if first {
+            Position::First
+        } else {
+            Position::Last
+        })
     }
 
     /// A codelist argument whose system is one of `systems`. `Some(None)`: absent, or a
@@ -541,14 +569,19 @@ impl<'n> Cx<'_, '_, 'n> {
             return Some(None);
         };
         let Some(cl_name) = n.scalar_text() else {
-            self.arg_err(name, format!("expected a codelist name, found {}", n.kind_name()));
+            self.arg_err(
+                name,
+                format!("expected a codelist name, found {}", n.kind_name()),
+            );
             return None;
         };
         if self.shared.failed_codelists.iter().any(|f| f == cl_name) {
             return Some(None);
         }
         let Some(cl) = self.shared.codelists.get(cl_name) else {
-            let known: Vec<&str> = self.shared.codelists.keys().map(String::as_str).collect();
+            let mut known: Vec<&str> = self.shared.codelists.keys().map(String::as_str).collect();
+            known.extend(self.shared.failed_codelists.iter().map(String::as_str));
+            known.sort_unstable();
             let msg = format!(
                 "unknown codelist `{cl_name}` (known codelists: {}){}",
                 known_list(known.iter().copied()),
@@ -572,7 +605,11 @@ impl<'n> Cx<'_, '_, 'n> {
     }
 
     /// A required codelist argument.
-    pub(crate) fn required_codelist(&mut self, name: &str, systems: &[CodeSystem]) -> Option<Codelist> {
+    pub(crate) fn required_codelist(
+        &mut self,
+        name: &str,
+        systems: &[CodeSystem],
+    ) -> Option<Codelist> {
         if self.arg_node(name).is_none() {
             self.err(self.func_pos, format!("missing required argument `{name}`"));
             return None;

@@ -63,7 +63,10 @@ impl DateFunction {
             "last_day_of_nhs_financial_year",
             DateFunction::LastDayOfNhsFinancialYear,
         ),
-        ("first_day_of_school_year", DateFunction::FirstDayOfSchoolYear),
+        (
+            "first_day_of_school_year",
+            DateFunction::FirstDayOfSchoolYear,
+        ),
         ("last_day_of_school_year", DateFunction::LastDayOfSchoolYear),
     ];
 
@@ -90,17 +93,17 @@ impl DateFunction {
         };
         match self {
             DateFunction::FirstDayOfMonth => ymd(d.year(), d.month(), 1),
-            DateFunction::LastDayOfMonth => first_of_next(d.year(), d.month())
-                .pred_opt()
-                .unwrap_or(d),
+            DateFunction::LastDayOfMonth => {
+                first_of_next(d.year(), d.month()).pred_opt().unwrap_or(d)
+            }
             DateFunction::FirstDayOfYear
             | DateFunction::FirstDayOfNhsFinancialYear
             | DateFunction::FirstDayOfSchoolYear => ymd(start_year, start_month, 1),
             DateFunction::LastDayOfYear
             | DateFunction::LastDayOfNhsFinancialYear
-            | DateFunction::LastDayOfSchoolYear => ymd(start_year + 1, start_month, 1)
-                .pred_opt()
-                .unwrap_or(d),
+            | DateFunction::LastDayOfSchoolYear => {
+                ymd(start_year + 1, start_month, 1).pred_opt().unwrap_or(d)
+            }
         }
     }
 
@@ -125,7 +128,11 @@ impl DateFunction {
         match self {
             DateFunction::FirstDayOfMonth => Series::function(Function::FirstOfMonth(d)),
             DateFunction::LastDayOfMonth => add(
-                add(Series::function(Function::FirstOfMonth(d)), 1, QUnit::Months),
+                add(
+                    Series::function(Function::FirstOfMonth(d)),
+                    1,
+                    QUnit::Months,
+                ),
                 -1,
                 QUnit::Days,
             ),
@@ -315,7 +322,11 @@ impl DateExpr {
 
     /// Evaluates a static expression for `index_date`; month and year offsets must land on a
     /// day that exists.
-    pub fn eval(&self, index_date: Option<NaiveDate>, today: NaiveDate) -> Result<NaiveDate, DateError> {
+    pub fn eval(
+        &self,
+        index_date: Option<NaiveDate>,
+        today: NaiveDate,
+    ) -> Result<NaiveDate, DateError> {
         let err = |message: String| DateError {
             expression: self.source.clone(),
             index_date,
@@ -448,7 +459,9 @@ mod tests {
     }
 
     fn eval(text: &str, index: NaiveDate) -> Result<NaiveDate, DateError> {
-        DateExpr::parse(text).unwrap().eval(Some(index), ymd(2026, 12, 1))
+        DateExpr::parse(text)
+            .unwrap()
+            .eval(Some(index), ymd(2026, 12, 1))
     }
 
     #[test]
@@ -483,8 +496,14 @@ mod tests {
             ("last_day_of_month(index_date)", ymd(2019, 5, 31)),
             ("first_day_of_year(index_date)", ymd(2019, 1, 1)),
             ("last_day_of_year(index_date)", ymd(2019, 12, 31)),
-            ("first_day_of_nhs_financial_year(index_date)", ymd(2019, 4, 1)),
-            ("last_day_of_nhs_financial_year(index_date)", ymd(2020, 3, 31)),
+            (
+                "first_day_of_nhs_financial_year(index_date)",
+                ymd(2019, 4, 1),
+            ),
+            (
+                "last_day_of_nhs_financial_year(index_date)",
+                ymd(2020, 3, 31),
+            ),
             ("first_day_of_school_year(index_date)", ymd(2018, 9, 1)),
             ("last_day_of_school_year(index_date)", ymd(2019, 8, 31)),
             ("first_day_of_month(index_date + 1 month)", ymd(2019, 6, 1)),
@@ -498,7 +517,11 @@ mod tests {
             ymd(2019, 9, 1)
         );
         assert_eq!(
-            eval("first_day_of_nhs_financial_year(index_date)", ymd(2019, 3, 31)).unwrap(),
+            eval(
+                "first_day_of_nhs_financial_year(index_date)",
+                ymd(2019, 3, 31)
+            )
+            .unwrap(),
             ymd(2018, 4, 1)
         );
     }

@@ -10,7 +10,10 @@ use query::{Series, SeriesRef, Value};
 use crate::expr::{ArithOp, CmpOp, Expr, ExprType};
 
 /// The query-model form of `e`, and its type. `var` gives a name's value and type.
-pub(crate) fn compile(e: &Expr, var: &dyn Fn(&str) -> (SeriesRef, ExprType)) -> (SeriesRef, ExprType) {
+pub(crate) fn compile(
+    e: &Expr,
+    var: &dyn Fn(&str) -> (SeriesRef, ExprType),
+) -> (SeriesRef, ExprType) {
     match e {
         Expr::Var(n) => var(n),
         Expr::Int(i) => (Series::value(Value::Int(*i)), ExprType::Int),

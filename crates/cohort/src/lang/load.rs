@@ -62,11 +62,10 @@ pub(crate) struct Loaded {
 /// Reads a study definition file: `(text, file shown in messages)`.
 pub(crate) fn read(path: &Path) -> Result<String, StudyError> {
     std::fs::read_to_string(path).map_err(|e| StudyError {
-        problems: vec![Diagnostic::error(
-            Pos::FILE,
-            format!("cannot read study definition: {e}"),
-        )
-        .in_file(path)],
+        problems: vec![
+            Diagnostic::error(Pos::FILE, format!("cannot read study definition: {e}"))
+                .in_file(path),
+        ],
     })
 }
 
@@ -146,14 +145,21 @@ pub(crate) fn load_node(
 
     // Parse every variable (helpers flattened before their parent).
     let mut calls: Vec<Call> = Vec::new();
-    let population_pos = root
-        .entry("population")
-        .map_or(root.pos, |(k, _)| k.pos);
+    let mut defined: Vec<String> = Vec::new();
+    let population_pos = root.entry("population").map_or(root.pos, |(k, _)| k.pos);
     let mut failed: HashSet<String> = HashSet::new();
     match root.get("population") {
         None => d.err(root.pos, "missing required key `population`"),
         Some(node) => {
-            if !parse_variable(&mut d, "population", population_pos, node, false, &mut calls) {
+            if !parse_variable(
+                &mut d,
+                "population",
+                population_pos,
+                node,
+                false,
+                &mut calls,
+                &mut defined,
+            ) {
                 failed.insert("population".into());
             }
         }
@@ -172,7 +178,7 @@ pub(crate) fn load_node(
                     if !check_name(&mut d, name, k.pos) {
                         continue;
                     }
-                    if !parse_variable(&mut d, name, k.pos, v, false, &mut calls) {
+                    if !parse_variable(&mut d, name, k.pos, v, false, &mut calls, &mut defined) {
                         failed.insert(name.to_string());
                     }
                 }
@@ -206,16 +212,20 @@ pub(crate) fn load_node(
         );
         failed.insert(n);
     }
-    let names: Vec<String> = calls
-        .iter()
-        .filter(|c| c.name != "population")
-        .map(|c| c.name.clone())
-        .collect();
+    // Every variable name defined (broken ones included), helpers before their parent.
+    let names: Vec<String> = defined.into_iter().filter(|n| n != "population").collect();
 
     // Build order: dependencies first; cycles are errors.
     let order = build_order(&mut d, &calls, &mut failed);
 
-    let mut shared = Shared::new(d, &codelists, &failed_codelists, runtime, project_dir, names);
+    let mut shared = Shared::new(
+        d,
+        &codelists,
+        &failed_codelists,
+        runtime,
+        project_dir,
+        names,
+    );
     shared.failed.extend(failed.iter().cloned());
     for &i in &order {
         let c = &calls[i];
@@ -379,6 +389,24 @@ fn parse_variable<'n>(
     node: &'n Node,
     hidden: bool,
     calls: &mut Vec<Call<'n>>,
+    defined: &mut Vec<String>,
+) -> bool {
+    let ok = parse_call(d, name, name_pos, node, hidden, calls, defined);
+    if !defined.iter().any(|n| n == name) {
+        defined.push(name.to_string());
+    }
+    ok
+}
+
+/// [`parse_variable`] without recording the name.
+fn parse_call<'n>(
+    d: &mut Diags,
+    name: &str,
+    name_pos: Pos,
+    node: &'n Node,
+    hidden: bool,
+    calls: &mut Vec<Call<'n>>,
+    defined: &mut Vec<String>,
 ) -> bool {
     let prefix = format!("variable `{name}`");
     let known = || known_list(vocab::supported_names());
@@ -457,7 +485,10 @@ fn parse_variable<'n>(
         if !spec.expectations {
             d.err(
                 pos,
-                format!("{fprefix}: `return_expectations` cannot be given for `{}`", spec.name),
+                format!(
+                    "{fprefix}: `return_expectations` cannot be given for `{}`",
+                    spec.name
+                ),
             );
             return false;
         }
@@ -473,7 +504,9 @@ fn parse_variable<'n>(
                 args.push((k.scalar_text().unwrap_or(""), v, k.pos));
             }
         }
-    } else if let (Some(short), YValue::Scalar(..) | YValue::Seq(_)) = (spec.shorthand, &args_node.value) {
+    } else if let (Some(short), YValue::Scalar(..) | YValue::Seq(_)) =
+        (spec.shorthand, &args_node.value)
+    {
         args.push((short, args_node, args_node.pos));
     } else {
         d.err(
@@ -509,7 +542,7 @@ fn parse_variable<'n>(
             for (k, v) in entries {
                 if k.scalar_text() == Some("variables") && v.as_map().is_some() {
                     helper_nodes.extend(v.as_map().unwrap_or(&[]).iter().map(|(a, b)| (a, b)));
-                } else if !(v.scalar_text() == Some("DEFAULT") && !v.quoted) {
+                } else if v.scalar_text() != Some("DEFAULT") || v.quoted {
                     if let Some(text) = v.scalar_text() {
                         if let Ok(e) = crate::expr::Expr::parse(text) {
                             deps.extend(e.names().into_iter().map(|n| (n.to_string(), v.pos)));
@@ -552,7 +585,9 @@ fn parse_variable<'n>(
                 } else {
                     d.err(
                         node.pos,
-                        format!("{fprefix}: key `variables`: expected a mapping of name -> definition"),
+                        format!(
+                            "{fprefix}: key `variables`: expected a mapping of name -> definition"
+                        ),
                     );
                 }
             }
@@ -566,7 +601,7 @@ fn parse_variable<'n>(
             ok = false;
             continue;
         }
-        ok &= parse_variable(d, hname, k.pos, v, true, calls);
+        ok &= parse_variable(d, hname, k.pos, v, true, calls, defined);
         helpers.push(hname.to_string());
         deps.push((hname.to_string(), k.pos));
     }
@@ -645,7 +680,15 @@ fn build_order(d: &mut Diags, calls: &[Call], failed: &mut HashSet<String>) -> V
     }
     let mut cycles = Vec::new();
     for i in 0..calls.len() {
-        visit(i, calls, &target, &mut state, &mut stack, &mut order, &mut cycles);
+        visit(
+            i,
+            calls,
+            &target,
+            &mut state,
+            &mut stack,
+            &mut order,
+            &mut cycles,
+        );
     }
     for cycle in cycles {
         let mut members = cycle[..cycle.len() - 1].to_vec();
@@ -702,7 +745,9 @@ fn build_call(shared: &mut Shared, c: &Call) -> Option<Built> {
                 "variable `{}`: key `{}`: argument `{arg}` cannot be used here (no date goes with this value)",
                 c.name, c.spec.name
             );
-            shared.diags.err(c.arg(arg).map_or(c.func_pos, |n| n.pos), msg);
+            shared
+                .diags
+                .err(c.arg(arg).map_or(c.func_pos, |n| n.pos), msg);
             let _ = suffix;
             return None;
         }
@@ -752,7 +797,10 @@ fn load_measures(
             Some((id, pos)) => {
                 prefix = format!("measure `{id}`");
                 if id.is_empty() || !id.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') {
-                    d.err(*pos, format!("{prefix}: key `id`: must match [A-Za-z0-9_]+"));
+                    d.err(
+                        *pos,
+                        format!("{prefix}: key `id`: must match [A-Za-z0-9_]+"),
+                    );
                 } else if let Some((_, first)) = seen_ids.iter().find(|(seen, _)| seen == id) {
                     d.err(
                         *pos,
@@ -839,7 +887,10 @@ fn load_measures(
                                 ),
                             );
                         } else if vars.iter().any(|v| v == name) {
-                            d.err(g.pos, format!("{prefix}: key `group_by`: `{name}` listed twice"));
+                            d.err(
+                                g.pos,
+                                format!("{prefix}: key `group_by`: `{name}` listed twice"),
+                            );
                         } else {
                             vars.push(name.to_string());
                         }

@@ -102,7 +102,9 @@ pub fn write_csv(
                     None => push_empty(&mut buf, false),
                 },
                 ColumnData::Float(v) => match v[row] {
-                    Some(f) if !f.is_nan() => buf.extend_from_slice(python_float_repr(f).as_bytes()),
+                    Some(f) if !f.is_nan() => {
+                        buf.extend_from_slice(python_float_repr(f).as_bytes())
+                    }
                     _ => push_empty(&mut buf, false),
                 },
                 ColumnData::Str(v) => match v.get(row) {
@@ -141,10 +143,9 @@ pub fn to_frame(batch: &Batch, columns: &[OutputColumn]) -> PolarsResult<DataFra
             ColumnData::Bool(v) => Column::new(name, v.clone()),
             ColumnData::Int(v) => Column::new(name, v.clone()),
             ColumnData::Float(v) => Column::new(name, v.clone()),
-            ColumnData::Str(v) => Column::new(
-                name,
-                (0..v.len()).map(|i| v.get(i)).collect::<Vec<_>>(),
-            ),
+            ColumnData::Str(v) => {
+                Column::new(name, (0..v.len()).map(|i| v.get(i)).collect::<Vec<_>>())
+            }
             ColumnData::Date(v) => {
                 let format = c.date_format.unwrap_or(DateFormat::YearMonthDay);
                 Column::new(

@@ -11,7 +11,13 @@ use crate::lang::cx::{Built, Cx, Window};
 use crate::lang::model::{ColumnType, DateFormat};
 use ehr::contract::names::{APCS, EMERGENCY_CARE_ATTENDANCES, OPA};
 
-fn codes_match(root: &FrameRef, column: &str, codelist: &crate::lang::Codelist, kind: MatchKind, ci: bool) -> SeriesRef {
+fn codes_match(
+    root: &FrameRef,
+    column: &str,
+    codelist: &crate::lang::Codelist,
+    kind: MatchKind,
+    ci: bool,
+) -> SeriesRef {
     Series::function(Function::InCodelist {
         code: Series::column(root, column),
         codelist: codelist.query(),
@@ -74,8 +80,16 @@ pub(super) fn admitted_to_hospital(cx: &mut Cx) -> Option<Built> {
     let primary = cx.codelist("with_these_primary_diagnoses", &[CodeSystem::Icd10]);
     let procedures = cx.codelist("with_these_procedures", &[CodeSystem::Opcs4]);
     let critical = cx.bool("with_at_least_one_day_in_critical_care", false);
-    let (w, r, find, format, diagnoses, primary, procedures, critical) =
-        (w?, r?, find?, format?, diagnoses?, primary?, procedures?, critical?);
+    let (w, r, find, format, diagnoses, primary, procedures, critical) = (
+        w?,
+        r?,
+        find?,
+        format?,
+        diagnoses?,
+        primary?,
+        procedures?,
+        critical?,
+    );
     if r.starts_with("total_")
         && (cx.has("find_first_match_in_period") || cx.has("find_last_match_in_period"))
     {
@@ -86,20 +100,32 @@ pub(super) fn admitted_to_hospital(cx: &mut Cx) -> Option<Built> {
     let apcs = cx.table(APCS);
     let mut f = w.filter(&apcs, &apcs, "admission_date");
     if let Some(cl) = &diagnoses {
-        f = Frame::filter(&f, &codes_match(&apcs, "all_diagnoses", cl, MatchKind::TokenPrefix, true));
+        f = Frame::filter(
+            &f,
+            &codes_match(&apcs, "all_diagnoses", cl, MatchKind::TokenPrefix, true),
+        );
     }
     if let Some(cl) = &primary {
-        f = Frame::filter(&f, &codes_match(&apcs, "primary_diagnosis", cl, MatchKind::Prefix, true));
+        f = Frame::filter(
+            &f,
+            &codes_match(&apcs, "primary_diagnosis", cl, MatchKind::Prefix, true),
+        );
     }
     if let Some(cl) = &procedures {
-        f = Frame::filter(&f, &codes_match(&apcs, "all_procedures", cl, MatchKind::TokenPrefix, true));
+        f = Frame::filter(
+            &f,
+            &codes_match(&apcs, "all_procedures", cl, MatchKind::TokenPrefix, true),
+        );
     }
     for (arg, column) in [
         ("with_admission_method", "admission_method"),
         ("with_source_of_admission", "source_of_admission"),
         ("with_discharge_destination", "discharge_destination"),
         ("with_patient_classification", "patient_classification"),
-        ("with_admission_treatment_function_code", "admission_treatment_function_code"),
+        (
+            "with_admission_treatment_function_code",
+            "admission_treatment_function_code",
+        ),
         ("with_administrative_category", "administrative_category"),
     ] {
         if let Some(values) = cx.str_list(arg)? {
@@ -124,7 +150,9 @@ pub(super) fn admitted_to_hospital(cx: &mut Cx) -> Option<Built> {
     let picked = Frame::pick(&f, keys, find);
     let mut b = match r {
         "binary_flag" => Built::new(ColumnType::Bool, Series::aggregate(&f, Aggregate::Exists)),
-        "number_of_matches_in_period" => Built::new(ColumnType::Int, Series::aggregate(&f, Aggregate::Count)),
+        "number_of_matches_in_period" => {
+            Built::new(ColumnType::Int, Series::aggregate(&f, Aggregate::Count))
+        }
         "date_admitted" => Built::date(Arc::clone(&admitted), format),
         "date_discharged" => Built::date(
             first_or_last(&f, Series::column(&apcs, "discharge_date"), find),
@@ -132,7 +160,10 @@ pub(super) fn admitted_to_hospital(cx: &mut Cx) -> Option<Built> {
         ),
         "days_in_critical_care" => Built::new(
             ColumnType::Str,
-            Series::function(Function::IntToStr(Series::column(&picked, "days_in_critical_care"))),
+            Series::function(Function::IntToStr(Series::column(
+                &picked,
+                "days_in_critical_care",
+            ))),
         ),
         "total_bed_days_in_period" => Built::new(
             ColumnType::Int,
@@ -179,12 +210,21 @@ pub(super) fn attended_emergency_care(cx: &mut Cx) -> Option<Built> {
     let format = cx.date_format(DateFormat::Year);
     let diagnoses = cx.codelist("with_these_diagnoses", &[CodeSystem::Snomedct]);
     let discharged = cx.str_list("discharged_to");
-    let (w, r, find, format, diagnoses, discharged) = (w?, r?, find?, format?, diagnoses?, discharged?);
+    let (w, r, find, format, diagnoses, discharged) =
+        (w?, r?, find?, format?, diagnoses?, discharged?);
     let ec = cx.table(EMERGENCY_CARE_ATTENDANCES);
     let mut f = w.filter(&ec, &ec, "arrival_date");
     if let Some(cl) = &diagnoses {
         let any: Vec<SeriesRef> = (1..=24)
-            .map(|i| codes_match(&ec, &format!("diagnosis_{i:02}"), cl, MatchKind::Exact, false))
+            .map(|i| {
+                codes_match(
+                    &ec,
+                    &format!("diagnosis_{i:02}"),
+                    cl,
+                    MatchKind::Exact,
+                    false,
+                )
+            })
             .collect();
         f = Frame::filter(&f, &Series::any_of(&any));
     }
@@ -193,15 +233,26 @@ pub(super) fn attended_emergency_care(cx: &mut Cx) -> Option<Built> {
     }
     let mut b = match r {
         "binary_flag" => Built::new(ColumnType::Bool, Series::aggregate(&f, Aggregate::Exists)),
-        "number_of_matches_in_period" => Built::new(ColumnType::Int, Series::aggregate(&f, Aggregate::Count)),
-        "date_arrived" => Built::date(first_or_last(&f, Series::column(&ec, "arrival_date"), find), format),
+        "number_of_matches_in_period" => {
+            Built::new(ColumnType::Int, Series::aggregate(&f, Aggregate::Count))
+        }
+        "date_arrived" => Built::date(
+            first_or_last(&f, Series::column(&ec, "arrival_date"), find),
+            format,
+        ),
         _ => {
             let picked = Frame::pick(
                 &f,
-                vec![Series::column(&ec, "arrival_date"), Series::column(&ec, "id")],
+                vec![
+                    Series::column(&ec, "arrival_date"),
+                    Series::column(&ec, "id"),
+                ],
                 find,
             );
-            Built::new(ColumnType::Str, Series::column(&picked, "discharge_destination"))
+            Built::new(
+                ColumnType::Str,
+                Series::column(&picked, "discharge_destination"),
+            )
         }
     };
     b.format = Some(format);
@@ -212,7 +263,12 @@ pub(super) fn attended_emergency_care(cx: &mut Cx) -> Option<Built> {
 pub(super) fn outpatient_appointment_date(cx: &mut Cx) -> Option<Built> {
     let r = cx.choice(
         "returning",
-        &["binary_flag", "date", "number_of_matches_in_period", "consultation_medium_used"],
+        &[
+            "binary_flag",
+            "date",
+            "number_of_matches_in_period",
+            "consultation_medium_used",
+        ],
         false,
     );
     let attended = cx.bool("attended", false);
@@ -234,7 +290,10 @@ pub(super) fn outpatient_appointment_date(cx: &mut Cx) -> Option<Built> {
             Some([a, b]) => {
                 let a = cx.date_node("between", a);
                 let b = cx.date_node("between", b);
-                w = Window { lo: Some(a?), hi: Some(b?) };
+                w = Window {
+                    lo: Some(a?),
+                    hi: Some(b?),
+                };
             }
             _ => {
                 cx.arg_err("between", "expected a list of two dates [start, end]");
@@ -253,29 +312,52 @@ pub(super) fn outpatient_appointment_date(cx: &mut Cx) -> Option<Built> {
     let opa = cx.table(OPA);
     let mut f = w.filter(&opa, &opa, "appointment_date");
     if attended {
-        f = Frame::filter(&f, &equals_one_of(&opa, "attendance_status", &["5".into(), "6".into()]));
+        f = Frame::filter(
+            &f,
+            &equals_one_of(&opa, "attendance_status", &["5".into(), "6".into()]),
+        );
     }
     if first {
-        f = Frame::filter(&f, &equals_one_of(&opa, "first_attendance", &["1".into(), "3".into()]));
+        f = Frame::filter(
+            &f,
+            &equals_one_of(&opa, "first_attendance", &["1".into(), "3".into()]),
+        );
     }
     if let Some(values) = &functions {
         f = Frame::filter(&f, &equals_one_of(&opa, "treatment_function_code", values));
     }
     if let Some(cl) = &procedures {
-        f = Frame::filter(&f, &codes_match(&opa, "primary_procedure_code", cl, MatchKind::Substring, true));
+        f = Frame::filter(
+            &f,
+            &codes_match(
+                &opa,
+                "primary_procedure_code",
+                cl,
+                MatchKind::Substring,
+                true,
+            ),
+        );
     }
     let date = first_or_last(&f, Series::column(&opa, "appointment_date"), find);
     let mut b = match r {
         "binary_flag" => Built::new(ColumnType::Bool, Series::aggregate(&f, Aggregate::Exists)),
-        "number_of_matches_in_period" => Built::new(ColumnType::Int, Series::aggregate(&f, Aggregate::Count)),
+        "number_of_matches_in_period" => {
+            Built::new(ColumnType::Int, Series::aggregate(&f, Aggregate::Count))
+        }
         "date" => Built::date(Arc::clone(&date), format),
         _ => {
             let picked = Frame::pick(
                 &f,
-                vec![Series::column(&opa, "appointment_date"), Series::column(&opa, "opa_ident")],
+                vec![
+                    Series::column(&opa, "appointment_date"),
+                    Series::column(&opa, "opa_ident"),
+                ],
                 find,
             );
-            Built::new(ColumnType::Str, Series::column(&picked, "consultation_medium_used"))
+            Built::new(
+                ColumnType::Str,
+                Series::column(&picked, "consultation_medium_used"),
+            )
         }
     };
     b.format = Some(format);
@@ -288,7 +370,9 @@ pub(super) fn with_ethnicity_from_sus(cx: &mut Cx) -> Option<Built> {
     let most_frequent = cx.bool("use_most_frequent_code", false);
     let (r, most_frequent) = (r?, most_frequent?);
     if !most_frequent {
-        let pos = cx.arg_node("use_most_frequent_code").map_or(cx.func_pos, |n| n.pos);
+        let pos = cx
+            .arg_node("use_most_frequent_code")
+            .map_or(cx.func_pos, |n| n.pos);
         cx.err(pos, "use_most_frequent_code must be set to 'True'");
         return None;
     }
@@ -325,12 +409,31 @@ pub(super) fn with_ethnicity_from_sus(cx: &mut Cx) -> Option<Built> {
         "code" => mode,
         _ => {
             let groups: &[(&str, &str)] = if r == "group_6" {
-                &[("ABC", "1"), ("DEFG", "2"), ("HJKL", "3"), ("MNP", "4"), ("RS", "5")]
+                &[
+                    ("ABC", "1"),
+                    ("DEFG", "2"),
+                    ("HJKL", "3"),
+                    ("MNP", "4"),
+                    ("RS", "5"),
+                ]
             } else {
                 &[
-                    ("A", "1"), ("B", "2"), ("C", "3"), ("D", "4"), ("E", "5"), ("F", "6"),
-                    ("G", "7"), ("H", "8"), ("J", "9"), ("K", "10"), ("L", "11"), ("M", "12"),
-                    ("N", "13"), ("P", "14"), ("R", "15"), ("S", "16"),
+                    ("A", "1"),
+                    ("B", "2"),
+                    ("C", "3"),
+                    ("D", "4"),
+                    ("E", "5"),
+                    ("F", "6"),
+                    ("G", "7"),
+                    ("H", "8"),
+                    ("J", "9"),
+                    ("K", "10"),
+                    ("L", "11"),
+                    ("M", "12"),
+                    ("N", "13"),
+                    ("P", "14"),
+                    ("R", "15"),
+                    ("S", "16"),
                 ]
             };
             let letter = Series::function(Function::Str(StrFunction::Left(1), mode));

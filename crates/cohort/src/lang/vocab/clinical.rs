@@ -30,7 +30,11 @@ enum Returning {
 fn returning(cx: &mut Cx, options: &[&'static str]) -> Option<(Returning, Option<Position>)> {
     let flags = [
         ("return_binary_flag", "binary_flag", None),
-        ("return_number_of_matches_in_period", "number_of_matches_in_period", None),
+        (
+            "return_number_of_matches_in_period",
+            "number_of_matches_in_period",
+            None,
+        ),
         ("return_first_date_in_period", "date", Some(Position::First)),
         ("return_last_date_in_period", "date", Some(Position::Last)),
     ];
@@ -177,11 +181,8 @@ fn events_variable(
             Built::new(ColumnType::Str, category).with_match_date(pick_date)
         }
         Returning::NumericValue => {
-            let mut b = Built::new(
-                ColumnType::Float,
-                Series::column(&picked, "numeric_value"),
-            )
-            .with_match_date(pick_date);
+            let mut b = Built::new(ColumnType::Float, Series::column(&picked, "numeric_value"))
+                .with_match_date(pick_date);
             b.row = Some((Arc::clone(&ev.candidates), ev.keys.clone(), find));
             b
         }
@@ -207,7 +208,10 @@ fn events_variable(
     if built.ty != ColumnType::Date {
         // The format is that of the `<name>_date` column.
         built.format = Some(format);
-        if matches!(built.ty, ColumnType::Bool | ColumnType::Int | ColumnType::Float | ColumnType::Str) {
+        if matches!(
+            built.ty,
+            ColumnType::Bool | ColumnType::Int | ColumnType::Float | ColumnType::Str
+        ) {
             // Only dates are written with a format; keep it for the match date.
         }
     }
@@ -235,11 +239,7 @@ fn check_episodes(cx: &mut Cx, r: Returning) -> Option<()> {
 
 /// The clinical events dated on a day in the window with a code of `codelist` (the column
 /// of its system): the days to ignore.
-fn ignore_days(
-    events: &FrameRef,
-    window: &Window,
-    codelist: &Codelist,
-) -> FrameRef {
+fn ignore_days(events: &FrameRef, window: &Window, codelist: &Codelist) -> FrameRef {
     let column = codelist.system.events_column().unwrap_or("ctv3_code");
     let matching = Frame::filter(
         events,
@@ -275,8 +275,15 @@ pub(super) fn with_these_clinical_events(cx: &mut Cx) -> Option<Built> {
         &[CodeSystem::Ctv3, CodeSystem::Snomedct],
     );
     let _ = cx.bool("include_date_of_match", false);
-    let (codelist, window, (r, implied_find), find, format, ignore_missing, ignore) =
-        (codelist?, window?, r?, find?, format?, ignore_missing?, ignore?);
+    let (codelist, window, (r, implied_find), find, format, ignore_missing, ignore) = (
+        codelist?,
+        window?,
+        r?,
+        find?,
+        format?,
+        ignore_missing?,
+        ignore?,
+    );
     let gap = episode_gap(cx, r)?;
     check_episodes(cx, r)?;
     let find = implied_find.unwrap_or(find);
@@ -370,10 +377,7 @@ fn expand_dmd(cx: &mut Cx, codelist: &Codelist) -> Option<Codelist> {
 }
 
 pub(super) fn with_these_medications(cx: &mut Cx) -> Option<Built> {
-    let codelist = cx.required_codelist(
-        "codelist",
-        &[CodeSystem::Dmd, CodeSystem::Snomedct],
-    );
+    let codelist = cx.required_codelist("codelist", &[CodeSystem::Dmd, CodeSystem::Snomedct]);
     let window = cx.window();
     let r = returning(
         cx,
@@ -469,7 +473,10 @@ pub(super) fn most_recent_bmi(cx: &mut Cx) -> Option<Built> {
         Comparison::Ge,
         &Series::function(Function::Arithmetic(
             query::model::Arithmetic::Sub,
-            Series::function(Function::DatePart(query::model::DatePart::Year, Arc::clone(&date))),
+            Series::function(Function::DatePart(
+                query::model::DatePart::Year,
+                Arc::clone(&date),
+            )),
             Series::function(Function::DatePart(
                 query::model::DatePart::Year,
                 Series::column(&patients, "date_of_birth"),
@@ -477,21 +484,37 @@ pub(super) fn most_recent_bmi(cx: &mut Cx) -> Option<Built> {
         )),
         &Series::value(Value::Int(min_age)),
     );
-    let keys = vec![Arc::clone(&date), Series::column(&events, "ctv3_code"), Arc::clone(&value)];
-    let latest = |f: FrameRef| Frame::pick(&Frame::filter(&f, &old_enough), keys.clone(), Position::Last);
+    let keys = vec![
+        Arc::clone(&date),
+        Series::column(&events, "ctv3_code"),
+        Arc::clone(&value),
+    ];
+    let latest = |f: FrameRef| {
+        Frame::pick(
+            &Frame::filter(&f, &old_enough),
+            keys.clone(),
+            Position::Last,
+        )
+    };
     let weight = latest(window.filter(&fixed_codes(&events, &["X76C7", "22A.."]), &events, "date"));
     let height_window = Window {
         lo: None,
         hi: window.hi.clone(),
     };
-    let height = latest(height_window.filter(&fixed_codes(&events, &["XM01E", "229.."]), &events, "date"));
+    let height =
+        latest(height_window.filter(&fixed_codes(&events, &["XM01E", "229.."]), &events, "date"));
     let bmi = latest(window.filter(&fixed_codes(&events, &["22K.."]), &events, "date"));
     let (w, h, b) = (
         Series::column(&weight, "numeric_value"),
         Series::column(&height, "numeric_value"),
         Series::column(&bmi, "numeric_value"),
     );
-    let round1 = |x: SeriesRef| Series::function(Function::Round { value: x, digits: 1 });
+    let round1 = |x: SeriesRef| {
+        Series::function(Function::Round {
+            value: x,
+            digits: 1,
+        })
+    };
     let both = Series::and(
         &Series::not(&Series::is_null(&w)),
         &Series::not(&Series::is_null(&h)),
@@ -567,7 +590,10 @@ fn recorded_value(cx: &mut Cx, kind: &str) -> Option<Built> {
         )
         .with_match_date(day)
     } else {
-        let mut b = Built::new(ColumnType::Float, Series::aggregate(&matching, aggregate(value)));
+        let mut b = Built::new(
+            ColumnType::Float,
+            Series::aggregate(&matching, aggregate(value)),
+        );
         b.no_date_of = Some(
             "Can only include measurement date if on_most_recent_day_of_measurement is True".into(),
         );
@@ -612,7 +638,10 @@ pub(super) fn with_gp_consultations(cx: &mut Cx) -> Option<Built> {
     let appts = cx.table(APPOINTMENTS);
     let statuses = Arc::new(query::Codelist {
         name: "seen statuses".into(),
-        codes: SEEN_STATUSES.iter().map(|s| (s.to_string(), None)).collect(),
+        codes: SEEN_STATUSES
+            .iter()
+            .map(|s| (s.to_string(), None))
+            .collect(),
     });
     let seen = Frame::filter(
         &appts,
@@ -633,8 +662,14 @@ pub(super) fn with_gp_consultations(cx: &mut Cx) -> Option<Built> {
         },
     );
     let mut b = match r {
-        "binary_flag" => Built::new(ColumnType::Bool, Series::aggregate(&candidates, Aggregate::Exists)),
-        "number_of_matches_in_period" => Built::new(ColumnType::Int, Series::aggregate(&candidates, Aggregate::Count)),
+        "binary_flag" => Built::new(
+            ColumnType::Bool,
+            Series::aggregate(&candidates, Aggregate::Exists),
+        ),
+        "number_of_matches_in_period" => Built::new(
+            ColumnType::Int,
+            Series::aggregate(&candidates, Aggregate::Count),
+        ),
         _ => Built::date(Arc::clone(&agg_date), format),
     }
     .with_match_date(agg_date);
@@ -648,7 +683,12 @@ pub(super) fn with_these_decision_support_values(cx: &mut Cx) -> Option<Built> {
     let find = cx.find();
     let r = cx.choice(
         "returning",
-        &["numeric_value", "binary_flag", "date", "number_of_matches_in_period"],
+        &[
+            "numeric_value",
+            "binary_flag",
+            "date",
+            "number_of_matches_in_period",
+        ],
         false,
     );
     let format = cx.date_format(DateFormat::Year);
@@ -709,8 +749,10 @@ pub(super) fn with_these_decision_support_values(cx: &mut Cx) -> Option<Built> {
             .with_match_date(Series::column(&picked, "calculation_date")),
         "binary_flag" => Built::new(ColumnType::Bool, Series::aggregate(&f, Aggregate::Exists))
             .with_match_date(agg_date),
-        "number_of_matches_in_period" => Built::new(ColumnType::Int, Series::aggregate(&f, Aggregate::Count))
-            .with_match_date(agg_date),
+        "number_of_matches_in_period" => {
+            Built::new(ColumnType::Int, Series::aggregate(&f, Aggregate::Count))
+                .with_match_date(agg_date)
+        }
         _ => Built::date(Arc::clone(&agg_date), format).with_match_date(agg_date),
     };
     b.format = Some(format);

@@ -21,7 +21,9 @@ fn death_value(cx: &mut Cx, candidates: &query::FrameRef, r: &str, format: DateF
             Series::aggregate(candidates, Aggregate::Exists),
         ),
         "date_of_death" => Built::date(Arc::clone(&date), format),
-        "underlying_cause_of_death" => Built::new(ColumnType::Str, min("underlying_cause_of_death")),
+        "underlying_cause_of_death" => {
+            Built::new(ColumnType::Str, min("underlying_cause_of_death"))
+        }
         _ => Built::new(ColumnType::Str, min("place")),
     };
     b.format = Some(format);
@@ -87,10 +89,7 @@ pub(super) fn with_death_recorded_in_primary_care(cx: &mut Cx) -> Option<Built> 
         default: None,
     });
     let mut b = match r {
-        "binary_flag" => Built::new(
-            ColumnType::Bool,
-            Series::not(&Series::is_null(&in_window)),
-        ),
+        "binary_flag" => Built::new(ColumnType::Bool, Series::not(&Series::is_null(&in_window))),
         _ => Built::date(in_window, format),
     };
     b.format = Some(format);

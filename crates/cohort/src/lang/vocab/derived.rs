@@ -19,7 +19,11 @@ pub(crate) type Env<'e> = &'e dyn Fn(&str) -> Option<(SeriesRef, ExprType)>;
 
 impl Cx<'_, '_, '_> {
     /// Parses and type-checks an expression over the study's variables.
-    pub(crate) fn expression(&mut self, what: &str, node: &Node) -> Option<(Expr, SeriesRef, ExprType)> {
+    pub(crate) fn expression(
+        &mut self,
+        what: &str,
+        node: &Node,
+    ) -> Option<(Expr, SeriesRef, ExprType)> {
         let built = self.shared.built.clone();
         let env = move |n: &str| built.get(n).map(|b| (b.expr_value(), b.ty.expr_type()));
         let known = self.shared.names.clone();
@@ -179,7 +183,14 @@ pub(crate) fn category_case(
             .collect(),
         default: Some(Series::value(lit(default))),
     });
-    (if int_keys { ColumnType::Int } else { ColumnType::Str }, value)
+    (
+        if int_keys {
+            ColumnType::Int
+        } else {
+            ColumnType::Str
+        },
+        value,
+    )
 }
 
 pub(super) fn categorised_as(cx: &mut Cx) -> Option<Built> {
@@ -227,7 +238,10 @@ pub(super) fn fixed_value(cx: &mut Cx) -> Option<Built> {
             None => (ColumnType::Str, Value::str(s), None),
         },
         _ => {
-            cx.arg_err("value", format!("expected a literal value, found {}", node.kind_name()));
+            cx.arg_err(
+                "value",
+                format!("expected a literal value, found {}", node.kind_name()),
+            );
             return None;
         }
     };
@@ -251,7 +265,10 @@ fn min_max(cx: &mut Cx, max: bool) -> Option<Built> {
     let mut sources: Vec<(String, Built)> = Vec::new();
     for item in items {
         let Some(name) = item.scalar_text() else {
-            cx.err(item.pos, "argument `columns`: expected variable names or ISO dates");
+            cx.err(
+                item.pos,
+                "argument `columns`: expected variable names or ISO dates",
+            );
             return None;
         };
         if let Some(d) = parse_iso_date(name) {
@@ -364,7 +381,10 @@ pub(super) fn date_of(cx: &mut Cx) -> Option<Built> {
         (Some(d), None) => Arc::clone(d),
         (_, why) => {
             let why = why.clone().unwrap_or_else(|| "it has no date".into());
-            cx.arg_err("source", format!("`date_of` cannot be used on `{name}`: {why}"));
+            cx.arg_err(
+                "source",
+                format!("`date_of` cannot be used on `{name}`: {why}"),
+            );
             return None;
         }
     };

@@ -14,13 +14,12 @@ use crate::lang::dates::parse_iso_date;
 use crate::lang::model::{ColumnType, DateFormat, Derived};
 
 /// Reads `f_path` (relative to the study root): `patient_id` and, if asked, one column.
-fn read(
-    cx: &mut Cx,
-    f_path: &str,
-    column: Option<(&str, Type)>,
-) -> Option<Vec<(i64, Value)>> {
+fn read(cx: &mut Cx, f_path: &str, column: Option<(&str, Type)>) -> Option<Vec<(i64, Value)>> {
     if !(f_path.ends_with(".csv") || f_path.ends_with(".csv.gz")) {
-        cx.arg_err("f_path", format!("`{f_path}` must be a .csv or .csv.gz file"));
+        cx.arg_err(
+            "f_path",
+            format!("`{f_path}` must be a .csv or .csv.gz file"),
+        );
         return None;
     }
     let path = cx.shared.project_dir.join(f_path);
@@ -37,7 +36,11 @@ fn read(
     }
 }
 
-fn read_file(path: &Path, shown: &str, column: Option<(&str, Type)>) -> Result<Vec<(i64, Value)>, String> {
+fn read_file(
+    path: &Path,
+    shown: &str,
+    column: Option<(&str, Type)>,
+) -> Result<Vec<(i64, Value)>, String> {
     let mut bytes = Vec::new();
     let file = std::fs::File::open(path).map_err(|e| format!("{shown}: cannot read: {e}"))?;
     if shown.ends_with(".gz") {
@@ -58,7 +61,10 @@ fn read_file(path: &Path, shown: &str, column: Option<(&str, Type)>) -> Result<V
         .collect();
     let find = |name: &str| {
         header.iter().position(|h| h == name).ok_or_else(|| {
-            format!("{shown}: no column `{name}` (columns: {})", header.join(", "))
+            format!(
+                "{shown}: no column `{name}` (columns: {})",
+                header.join(", ")
+            )
         })
     };
     let pid_at = find("patient_id")?;
@@ -83,7 +89,10 @@ fn read_file(path: &Path, shown: &str, column: Option<(&str, Type)>) -> Result<V
             (Some(at), Some((name, ty))) => {
                 let cell = record.get(at).unwrap_or("");
                 parse_cell(cell, ty).ok_or_else(|| {
-                    format!("{shown}:{row}: column `{name}`: `{cell}` is not a {}", ty.name())
+                    format!(
+                        "{shown}:{row}: column `{name}`: `{cell}` is not a {}",
+                        ty.name()
+                    )
                 })?
             }
             _ => Value::Null,
@@ -144,7 +153,11 @@ fn inline(f_path: &str, column: Option<(&str, Type)>, rows: Vec<(i64, Value)>) -
 pub(super) fn with_value_from_file(cx: &mut Cx) -> Option<Built> {
     let f_path = cx.str("f_path");
     let returning = cx.str("returning");
-    let ty = cx.choice("returning_type", &["bool", "date", "str", "int", "float"], false);
+    let ty = cx.choice(
+        "returning_type",
+        &["bool", "date", "str", "int", "float"],
+        false,
+    );
     let given_type = cx.has("returning_type");
     let format = cx.date_format(DateFormat::YearMonthDay);
     let (f_path, returning, ty, format) = (f_path?, returning?, ty?, format?);
@@ -155,10 +168,17 @@ pub(super) fn with_value_from_file(cx: &mut Cx) -> Option<Built> {
     };
     let (Some(column), true) = (returning.clone(), given_type) else {
         let pos = cx.func_pos;
-        cx.err(pos, "`returning` and `returning_type` must be given together");
+        cx.err(
+            pos,
+            "`returning` and `returning_type` must be given together",
+        );
         return None;
     };
-    if column.is_empty() || !column.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') {
+    if column.is_empty()
+        || !column
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '_')
+    {
         cx.arg_err("returning", format!("`{column}` must match [A-Za-z0-9_]+"));
         return None;
     }
@@ -191,7 +211,10 @@ pub(super) fn which_exist_in_file(cx: &mut Cx) -> Option<Built> {
     };
     let rows = read(cx, &f_path, None)?;
     let frame = inline(&f_path, None, rows);
-    let mut b = Built::new(ColumnType::Bool, Series::aggregate(&frame, Aggregate::Exists));
+    let mut b = Built::new(
+        ColumnType::Bool,
+        Series::aggregate(&frame, Aggregate::Exists),
+    );
     b.derived = Derived::FromFile {
         path: f_path,
         column: None,

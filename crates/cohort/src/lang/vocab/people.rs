@@ -123,7 +123,10 @@ pub(super) fn date_deregistered(cx: &mut Cx) -> Option<Built> {
     let (w, format) = (w?, format?);
     let regs = cx.table(PRACTICE_REGISTRATIONS);
     let end = Series::column(&regs, "end_date");
-    let open = Series::aggregate(&Frame::filter(&regs, &Series::is_null(&end)), Aggregate::Exists);
+    let open = Series::aggregate(
+        &Frame::filter(&regs, &Series::is_null(&end)),
+        Aggregate::Exists,
+    );
     let last = Series::aggregate(&regs, Aggregate::Max(Arc::clone(&end)));
     let x = Series::function(Function::Case {
         cases: vec![(Series::not(&open), last)],
@@ -154,13 +157,19 @@ pub(super) fn age_as_of(cx: &mut Cx) -> Option<Built> {
 
 pub(super) fn sex(cx: &mut Cx) -> Option<Built> {
     let patients = cx.table(PATIENTS);
-    Some(Built::new(ColumnType::Str, Series::column(&patients, "sex")))
+    Some(Built::new(
+        ColumnType::Str,
+        Series::column(&patients, "sex"),
+    ))
 }
 
 pub(super) fn date_of_birth(cx: &mut Cx) -> Option<Built> {
     let format = cx.date_format(DateFormat::YearMonth)?;
     let patients = cx.table(PATIENTS);
-    Some(Built::date(Series::column(&patients, "date_of_birth"), format))
+    Some(Built::date(
+        Series::column(&patients, "date_of_birth"),
+        format,
+    ))
 }
 
 pub(super) fn all(cx: &mut Cx) -> Option<Built> {

@@ -34,7 +34,11 @@ pub(super) fn address_as_of(cx: &mut Cx) -> Option<Built> {
     let d = cx.required_date("date");
     let r = cx.choice(
         "returning",
-        &["index_of_multiple_deprivation", "rural_urban_classification", "msoa"],
+        &[
+            "index_of_multiple_deprivation",
+            "rural_urban_classification",
+            "msoa",
+        ],
         true,
     );
     let round = cx.int("round_to_nearest");
@@ -47,11 +51,17 @@ pub(super) fn address_as_of(cx: &mut Cx) -> Option<Built> {
         }
         ("index_of_multiple_deprivation", None) => {
             let pos = cx.func_pos;
-            cx.err(pos, "missing required argument `round_to_nearest` (it must be 100)");
+            cx.err(
+                pos,
+                "missing required argument `round_to_nearest` (it must be 100)",
+            );
             return None;
         }
         (_, Some(_)) => {
-            cx.arg_err("round_to_nearest", format!("cannot be used with `returning: {r}`"));
+            cx.arg_err(
+                "round_to_nearest",
+                format!("cannot be used with `returning: {r}`"),
+            );
             return None;
         }
         _ => {}
@@ -99,7 +109,11 @@ pub(super) fn care_home_status_as_of(cx: &mut Cx) -> Option<Built> {
     });
     let names = [
         ("IsPotentialCareHome", potential, ExprType::Int),
-        ("LocationRequiresNursing", yes_no("care_home_requires_nursing"), ExprType::Str),
+        (
+            "LocationRequiresNursing",
+            yes_no("care_home_requires_nursing"),
+            ExprType::Str,
+        ),
         (
             "LocationDoesNotRequireNursing",
             yes_no("care_home_does_not_require_nursing"),
@@ -154,7 +168,8 @@ pub(super) fn household_as_of(cx: &mut Cx) -> Option<Built> {
         return None;
     };
     let r = r?;
-    let want = chrono::NaiveDate::from_ymd_opt(HOUSEHOLD_DATE.0, HOUSEHOLD_DATE.1, HOUSEHOLD_DATE.2)?;
+    let want =
+        chrono::NaiveDate::from_ymd_opt(HOUSEHOLD_DATE.0, HOUSEHOLD_DATE.1, HOUSEHOLD_DATE.2)?;
     match node.scalar_text().map(DateExpr::parse) {
         Some(Ok(e)) if e.variable().is_none() => {
             cx.shared.required_dates.push((
@@ -186,10 +201,13 @@ pub(super) fn household_as_of(cx: &mut Cx) -> Option<Built> {
         "pseudo_id" => ("household_pseudo_id", ColumnType::Int),
         "household_size" => ("household_size", ColumnType::Int),
         "is_prison" => ("is_prison", ColumnType::Bool),
-        "has_members_in_other_ehr_systems" => ("has_members_in_other_ehr_systems", ColumnType::Bool),
-        "percentage_of_members_with_data_in_this_backend" => {
-            ("percentage_of_members_with_data_in_this_backend", ColumnType::Int)
+        "has_members_in_other_ehr_systems" => {
+            ("has_members_in_other_ehr_systems", ColumnType::Bool)
         }
+        "percentage_of_members_with_data_in_this_backend" => (
+            "percentage_of_members_with_data_in_this_backend",
+            ColumnType::Int,
+        ),
         _ => ("msoa_code", ColumnType::Str),
     };
     Some(Built::new(ty, Series::column(&known, column)))

@@ -71,7 +71,10 @@ pub(super) fn with_tpp_vaccination_record(cx: &mut Cx) -> Option<Built> {
 pub(super) fn with_vaccination_record(cx: &mut Cx) -> Option<Built> {
     let (Some(tpp), Some(_emis)) = (cx.arg_node("tpp"), cx.arg_node("emis")) else {
         let pos = cx.func_pos;
-        cx.err(pos, "both `tpp` and `emis` are required (`emis` is ignored)");
+        cx.err(
+            pos,
+            "both `tpp` and `emis` are required (`emis` is ignored)",
+        );
         return None;
     };
     let list = |cx: &mut Cx, n: &Node, key: &str| -> Option<Option<Vec<String>>> {
@@ -79,8 +82,7 @@ pub(super) fn with_vaccination_record(cx: &mut Cx) -> Option<Built> {
             None => Some(None),
             Some(v) => {
                 let prefix = cx.prefix.clone();
-                crate::lang::codelists::scalar_list(&mut cx.shared.diags, &prefix, key, v)
-                    .map(Some)
+                crate::lang::codelists::scalar_list(&mut cx.shared.diags, &prefix, key, v).map(Some)
             }
         }
     };
@@ -133,11 +135,17 @@ pub(super) fn with_test_result_in_sgss(cx: &mut Cx) -> Option<Built> {
         Some("SARS-CoV-2") => {}
         None => {
             let pos = cx.func_pos;
-            cx.err(pos, "missing required argument `pathogen` (it must be SARS-CoV-2)");
+            cx.err(
+                pos,
+                "missing required argument `pathogen` (it must be SARS-CoV-2)",
+            );
             return None;
         }
         Some(other) => {
-            cx.arg_err("pathogen", format!("`{other}` is not supported (only SARS-CoV-2)"));
+            cx.arg_err(
+                "pathogen",
+                format!("`{other}` is not supported (only SARS-CoV-2)"),
+            );
             return None;
         }
     }
@@ -197,8 +205,14 @@ pub(super) fn with_test_result_in_sgss(cx: &mut Cx) -> Option<Built> {
             let v = s("was_symptomatic");
             Series::function(Function::Case {
                 cases: vec![
-                    (Series::compare(Comparison::Eq, &v, &Series::value(Value::Bool(true))), lit("Y")),
-                    (Series::compare(Comparison::Eq, &v, &Series::value(Value::Bool(false))), lit("N")),
+                    (
+                        Series::compare(Comparison::Eq, &v, &Series::value(Value::Bool(true))),
+                        lit("Y"),
+                    ),
+                    (
+                        Series::compare(Comparison::Eq, &v, &Series::value(Value::Bool(false))),
+                        lit("N"),
+                    ),
                 ],
                 default: Some(lit("")),
             })
@@ -206,7 +220,11 @@ pub(super) fn with_test_result_in_sgss(cx: &mut Cx) -> Option<Built> {
         _ => s("specimen_taken_date"),
     };
     let date = s("specimen_taken_date");
-    let keys = vec![Arc::clone(&date), Arc::clone(&positive), Arc::clone(&row_value)];
+    let keys = vec![
+        Arc::clone(&date),
+        Arc::clone(&positive),
+        Arc::clone(&row_value),
+    ];
     // The row's value as a column of the picked row.
     let projected = Arc::new(Frame::Concat {
         columns: vec![
@@ -214,7 +232,10 @@ pub(super) fn with_test_result_in_sgss(cx: &mut Cx) -> Option<Built> {
             ("is_positive".into(), query::Type::Bool),
             ("value".into(), row_type(r)),
         ],
-        parts: vec![(Arc::clone(&f), vec![Arc::clone(&date), Arc::clone(&positive), row_value])],
+        parts: vec![(
+            Arc::clone(&f),
+            vec![Arc::clone(&date), Arc::clone(&positive), row_value],
+        )],
     });
     let pd = Series::column(&projected, "specimen_taken_date");
     let pp = Series::column(&projected, "is_positive");
@@ -231,7 +252,9 @@ pub(super) fn with_test_result_in_sgss(cx: &mut Cx) -> Option<Built> {
             b
         }
         "date" => Built::date(Arc::clone(&pick_date), format).with_match_date(pick_date),
-        _ => Built::new(ColumnType::Str, Series::column(&picked, "value")).with_match_date(pick_date),
+        _ => {
+            Built::new(ColumnType::Str, Series::column(&picked, "value")).with_match_date(pick_date)
+        }
     };
     b.format = Some(format);
     Some(b)
