@@ -1,0 +1,5 @@
+//! End-to-end tests through the driver, in one binary (each test binary links polars).
+
+mod cli;
+mod pipeline_commands;
+mod study_run_all;
