@@ -115,15 +115,11 @@ mod tests {
     use super::super::test_support::{assert_help_lists, options_of};
     use super::*;
 
-    fn parse(args: &[&str]) -> Result<CohortOptions, String> {
-        options_of::<Args>(args)
-    }
-
     #[test]
     fn the_study_run_line_with_the_runner_additions() {
         // As the runner runs the study: its own --output-dir and --expectations-population
         // after the action's, `=` and space forms mixed; argparse keeps the last value.
-        let a = parse(&[
+        let a = options_of::<Args>(&[
             "--study-definition",
             "study_definition",
             "--index-date-range",
@@ -145,12 +141,12 @@ mod tests {
         );
         assert_eq!(a.expectations_population, Some(10_000));
         assert_eq!(a.dummy_data, DummyData::Synthetic);
-        assert_eq!(parse(&[]).unwrap(), CohortOptions::default());
+        assert_eq!(options_of::<Args>(&[]).unwrap(), CohortOptions::default());
     }
 
     #[test]
     fn other_flags_prefixes_and_params() {
-        let a = parse(&[
+        let a = options_of::<Args>(&[
             "--output-format",
             "feather",
             "--skip",
@@ -220,11 +216,11 @@ mod tests {
             ),
             (&["--output=x"][..], "unexpected argument '--output' found"),
         ] {
-            let e = parse(args).unwrap_err();
+            let e = options_of::<Args>(args).unwrap_err();
             assert!(e.contains(want), "{args:?}: {e}");
             assert!(e.starts_with("generate_cohort: "), "{args:?}: {e}");
         }
-        let e = parse(&["--nope"]).unwrap_err();
+        let e = options_of::<Args>(&["--nope"]).unwrap_err();
         assert!(e.contains("Usage: generate_cohort [OPTIONS]"), "{e}");
     }
 

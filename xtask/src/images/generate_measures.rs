@@ -72,13 +72,9 @@ mod tests {
     use super::super::test_support::{assert_help_lists, options_of};
     use super::*;
 
-    fn parse(args: &[&str]) -> Result<MeasuresOptions, String> {
-        options_of::<Args>(args)
-    }
-
     #[test]
     fn parses_cohortextractor_flags_and_ours() {
-        let a = parse(&[
+        let a = options_of::<Args>(&[
             "--study-definition",
             "study_definition",
             "--output-dir=output/measures",
@@ -105,7 +101,7 @@ mod tests {
         );
         assert_eq!(a.disclosure, Some(Disclosure::OpenSafely));
         assert_eq!(a.long_output, Some(PathBuf::from("output/long.csv")));
-        assert_eq!(parse(&[]).unwrap(), MeasuresOptions::default());
+        assert_eq!(options_of::<Args>(&[]).unwrap(), MeasuresOptions::default());
     }
 
     #[test]
@@ -129,7 +125,7 @@ mod tests {
             ),
             (&["extra"], "unexpected argument 'extra' found"),
         ] {
-            let e = parse(bad).unwrap_err();
+            let e = options_of::<Args>(bad).unwrap_err();
             assert!(
                 e.starts_with("generate_measures: ") && e.contains(want),
                 "{bad:?}: {e}"

@@ -45,30 +45,27 @@ mod tests {
     use super::super::test_support::{assert_help_lists, options_of};
     use super::*;
 
-    fn parse(args: &[&str]) -> Result<PlotsOptions, String> {
-        options_of::<Args>(args)
-    }
-
     #[test]
     fn parses_both_flag_forms_and_defaults() {
-        let a = parse(&["--measures-dir", "m", "--output-dir=f", "--output-dir", "g"]).unwrap();
+        let a = options_of::<Args>(&["--measures-dir", "m", "--output-dir=f", "--output-dir", "g"])
+            .unwrap();
         assert_eq!(a.measures_dir, PathBuf::from("m"));
         assert_eq!(a.output_dir, PathBuf::from("g"));
         assert_eq!(
-            parse(&["--measures=m"]).unwrap().measures_dir,
+            options_of::<Args>(&["--measures=m"]).unwrap().measures_dir,
             PathBuf::from("m")
         );
-        assert_eq!(parse(&[]).unwrap(), PlotsOptions::default());
+        assert_eq!(options_of::<Args>(&[]).unwrap(), PlotsOptions::default());
     }
 
     #[test]
     fn rejects_unknown_and_valueless_flags() {
-        let e = parse(&["--bogus"]).unwrap_err();
+        let e = options_of::<Args>(&["--bogus"]).unwrap_err();
         assert!(
             e.starts_with("generate_plots: unexpected argument '--bogus' found"),
             "{e}"
         );
-        let e = parse(&["--output-dir"]).unwrap_err();
+        let e = options_of::<Args>(&["--output-dir"]).unwrap_err();
         assert!(
             e.contains("a value is required for '--output-dir <DIR>'"),
             "{e}"

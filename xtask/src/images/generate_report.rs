@@ -49,13 +49,9 @@ mod tests {
     use super::super::test_support::{assert_help_lists, options_of};
     use super::*;
 
-    fn parse(args: &[&str]) -> Result<ReportOptions, String> {
-        options_of::<Args>(args)
-    }
-
     #[test]
     fn parses_flags_and_defaults() {
-        let a = parse(&[
+        let a = options_of::<Args>(&[
             "--measures-dir",
             "m",
             "--codelist=c.csv",
@@ -71,13 +67,13 @@ mod tests {
                 output: "o.html".into()
             }
         );
-        assert_eq!(parse(&[]).unwrap(), ReportOptions::default());
-        let e = parse(&["--nope"]).unwrap_err();
+        assert_eq!(options_of::<Args>(&[]).unwrap(), ReportOptions::default());
+        let e = options_of::<Args>(&["--nope"]).unwrap_err();
         assert!(
             e.starts_with("generate_report: unexpected argument '--nope' found"),
             "{e}"
         );
-        let e = parse(&["--codelist"]).unwrap_err();
+        let e = options_of::<Args>(&["--codelist"]).unwrap_err();
         assert!(
             e.contains("a value is required for '--codelist <FILE>'"),
             "{e}"
