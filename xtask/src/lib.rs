@@ -15,6 +15,7 @@ use clap::Parser;
 #[derive(Debug, Parser)]
 #[command(name = "cargo xtask", version)]
 pub struct Cli {
+    /// The command to run.
     #[command(subcommand)]
     pub command: Command,
 }
@@ -36,11 +37,13 @@ pub enum Command {
         /// Action names (`run_all` runs every action).
         #[arg(required = true)]
         actions: Vec<String>,
+        /// How to run them.
         #[command(flatten)]
         flags: project_cmds::RunFlags,
     },
     /// Runs every action of project.yaml, skipping those whose results are up to date.
     RunAll {
+        /// How to run them.
         #[command(flatten)]
         flags: project_cmds::RunFlags,
     },

@@ -8,7 +8,7 @@ use std::process::ExitCode;
 
 use pipeline::graph::PlanError;
 use pipeline::runner::{self, RunError, RunOptions};
-use pipeline::{Diagnostic, Project};
+use pipeline::{Diagnostic, LoadError, Project};
 
 use files::study::StudyLanguage;
 
@@ -47,26 +47,25 @@ fn print_diagnostics(file: &str, diagnostics: &[Diagnostic]) {
 /// Reads and validates `DIR/project.yaml`, printing every diagnostic; `None` when invalid.
 fn load(dir: &Path) -> Option<Project> {
     let file = project_file(dir);
-    let text = match std::fs::read_to_string(dir.join("project.yaml")) {
-        Ok(text) => text,
-        Err(err) => {
-            eprintln!(
-                "error: No project.yaml file found in {}: {err}",
-                dir.display()
-            );
-            return None;
+    match pipeline::load_project(dir) {
+        Ok((project, warnings)) => {
+            print_diagnostics(&file, &warnings);
+            Some(project)
         }
-    };
-    let validation = pipeline::validate(&text);
-    print_diagnostics(&file, &validation.diagnostics);
-    if validation.project.is_none() {
-        let n = validation.errors().count();
-        eprintln!(
-            "{file} is invalid: {n} error{}",
-            if n == 1 { "" } else { "s" }
-        );
+        Err(err @ LoadError::Read { .. }) => {
+            eprintln!("error: {err}");
+            None
+        }
+        Err(LoadError::Invalid(diagnostics)) => {
+            print_diagnostics(&file, &diagnostics);
+            let n = diagnostics.iter().filter(|d| d.is_error()).count();
+            eprintln!(
+                "{file} is invalid: {n} error{}",
+                if n == 1 { "" } else { "s" }
+            );
+            None
+        }
     }
-    validation.project
 }
 
 /// `cargo xtask check`: validates `project.yaml` and the YAML study definitions its

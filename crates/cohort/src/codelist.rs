@@ -37,6 +37,7 @@ impl CodeSystem {
 /// A loaded codelist.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Codelist {
+    /// The coding system of the codes.
     pub system: CodeSystem,
     /// The distinct codes.
     pub codes: BTreeSet<String>,

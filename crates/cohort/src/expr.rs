@@ -133,7 +133,7 @@ impl Expr {
         match self {
             Expr::Var(n) => {
                 if !out.contains(&n.as_str()) {
-                    out.push(n)
+                    out.push(n);
                 }
             }
             Expr::Int(_) | Expr::Float(_) | Expr::Str(_) => {}
@@ -211,7 +211,7 @@ impl Expr {
                         _ => a.as_f64().partial_cmp(&b.as_f64()),
                     },
                 };
-                use std::cmp::Ordering::*;
+                use std::cmp::Ordering::{Equal, Greater, Less};
                 Value::Bool(match (op, ord) {
                     (CmpOp::Ne, None) => true,
                     (_, None) => false,
@@ -333,7 +333,7 @@ fn tokenize(text: &str) -> Result<Vec<Token>, String> {
                 _ => Token::Name(word),
             });
         } else if c.is_ascii_digit()
-            || (c == '.' && chars.get(i + 1).is_some_and(|d| d.is_ascii_digit()))
+            || (c == '.' && chars.get(i + 1).is_some_and(char::is_ascii_digit))
         {
             let start = i;
             while i < chars.len() && (chars[i].is_ascii_digit() || chars[i] == '.') {

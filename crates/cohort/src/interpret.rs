@@ -78,10 +78,7 @@ pub fn extract(
         let mut names: HashMap<&str, usize> = HashMap::new();
         for (i, v) in study.variables.iter().enumerate() {
             let value = evaluate(&v.query, v.kind, rows, index_date, &|n: &str| {
-                names
-                    .get(n)
-                    .map(|&j| values[j].clone())
-                    .unwrap_or(Value::Int(0))
+                names.get(n).map_or(Value::Int(0), |&j| values[j].clone())
             })?;
             values.push(value);
             names.insert(&v.name, i);
@@ -294,8 +291,7 @@ fn evaluate(
         Query::Categorised { cases, default } => cases
             .iter()
             .find(|(_, e)| e.eval(var).truthy())
-            .map(|(label, _)| label.clone())
-            .unwrap_or_else(|| default.clone()),
+            .map_or_else(|| default.clone(), |(label, _)| label.clone()),
         Query::Satisfying(e) => Value::Bool(e.eval(var).truthy()),
     })
 }

@@ -33,11 +33,6 @@ fn gen(dir: &Path, options: CohortOptions) -> Result<String, String> {
     Ok(String::from_utf8(log).unwrap())
 }
 
-/// The study's 25 monthly index dates.
-fn range() -> Option<String> {
-    Some(RANGE.to_string())
-}
-
 /// Dummy data of `n` patients.
 fn population(n: usize) -> CohortOptions {
     CohortOptions {
@@ -72,7 +67,7 @@ fn expectations_mode_writes_one_file_per_month() {
         p.path(),
         CohortOptions {
             study_definition: Some("study_definition".into()),
-            index_date_range: range(),
+            index_date_range: Some(RANGE.into()),
             output_dir: Some("output/measures".into()),
             dummy_data: DummyData::Expectations,
             ..population(200)
@@ -130,7 +125,7 @@ fn synthetic_mode_queries_a_consistent_population_and_matches_database_mode() {
     let log = gen(
         p.path(),
         CohortOptions {
-            index_date_range: range(),
+            index_date_range: Some(RANGE.into()),
             output_dir: Some("out".into()),
             seed: Some(5),
             ..population(4000)
@@ -146,7 +141,7 @@ fn synthetic_mode_queries_a_consistent_population_and_matches_database_mode() {
         assert!((3_000..4_000).contains(&r.len()), "{}", r.len());
         assert!(r.windows(2).all(|w| w[0].0 < w[1].0));
         // age_band agrees with age: the query ran over one consistent population.
-        for (_, _, age, band) in r.iter() {
+        for (_, _, age, band) in r {
             let lo = band
                 .split(['-', '+'])
                 .next()
@@ -179,7 +174,7 @@ fn synthetic_mode_queries_a_consistent_population_and_matches_database_mode() {
     gen(
         p.path(),
         CohortOptions {
-            index_date_range: range(),
+            index_date_range: Some(RANGE.into()),
             output_dir: Some("db".into()),
             database_url: Some("file://ehr".into()),
             ..CohortOptions::default()
@@ -362,8 +357,7 @@ fn usage_errors_are_clear() {
         .path()
         .join("output")
         .read_dir()
-        .map(|mut d| d.any(|e| e.unwrap().file_name().to_string_lossy().ends_with(".tmp")))
-        .unwrap_or(false));
+        .is_ok_and(|mut d| d.any(|e| e.unwrap().file_name().to_string_lossy().ends_with(".tmp"))));
 }
 
 #[test]

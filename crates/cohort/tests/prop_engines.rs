@@ -2,16 +2,14 @@
 //! over all dates) and the reference interpreter (date by date) give identical frames, for
 //! every function of the spec and for random expressions.
 
-mod spec_support;
-
 use std::sync::LazyLock;
 
+use crate::spec_support::*;
 use chrono::{Duration, NaiveDate};
 use cohort::expr::{ArithOp, CmpOp, Expr};
 use cohort::ir::{self, Kind, Query};
 use cohort::tables::{ClinicalEvent, EhrTables, Patient, Registration};
 use proptest::prelude::*;
-use spec_support::*;
 
 const CASES: u32 = 48;
 

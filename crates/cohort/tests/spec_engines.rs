@@ -1,11 +1,9 @@
 //! Edge cases of `spec/study-definition.md`, pinned on BOTH engines (the reference
 //! interpreter and the polars engine must agree exactly on every case).
 
-mod spec_support;
-
+use crate::spec_support::*;
 use cohort::tables::EhrTables;
 use cohort::{engine, interpret};
-use spec_support::*;
 
 fn registered() -> &'static str {
     "registered_as_of: index_date"
@@ -335,7 +333,10 @@ fn one_pass_over_many_dates_matches_date_by_date() {
     };
     let dates: Vec<_> = (1..=12).map(|m| ymd(&format!("2019-{m:02}-01"))).collect();
     let frames = both_dates(&s, &t, &dates);
-    let heights: Vec<usize> = frames.iter().map(|f| f.height()).collect();
+    let heights: Vec<usize> = frames
+        .iter()
+        .map(polars::prelude::DataFrame::height)
+        .collect();
     assert_eq!(heights, [1, 1, 2, 2, 1, 1, 1, 1, 1, 1, 1, 1]);
     assert_eq!(rows(&frames[2]), ["1|1|London|38", "2|0|South West|18"]);
     assert_eq!(rows(&frames[7]), ["1|0|North East|39"]);

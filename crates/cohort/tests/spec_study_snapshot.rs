@@ -1,13 +1,11 @@
 //! The project's study (`analysis/study_definition.yaml`) over a small hand-made EHR for its
 //! 25 monthly index dates: both engines agree, and the result is pinned as a snapshot.
 
-mod spec_support;
-
 use std::path::Path;
 
+use crate::spec_support::*;
 use cohort::study::StudyDefinition;
 use cohort::tables::EhrTables;
-use spec_support::*;
 
 fn tables() -> EhrTables {
     let mut died = patient(7, "1935-06-01", "F");

@@ -87,7 +87,7 @@ fn streamed_files_load_back_to_the_in_memory_tables() {
         let dir = tempfile::tempdir().unwrap();
         let mut calls = Vec::new();
         let summary = write_ehr(&config, dir.path(), format, &mut |done, total| {
-            calls.push((done, total))
+            calls.push((done, total));
         })
         .unwrap();
         assert_eq!(calls.last(), Some(&(9_000, 9_000)));

@@ -199,7 +199,10 @@ fn read_raw(ctx: &Ctx<'_>, wanted: &[&str]) -> Result<DataFrame, SourceError> {
             source,
         })
     };
-    let wanted_owned: Vec<String> = wanted.iter().map(|s| s.to_string()).collect();
+    let wanted_owned: Vec<String> = wanted
+        .iter()
+        .map(std::string::ToString::to_string)
+        .collect();
     let check = |present: &dyn Fn(&str) -> bool| -> Result<(), SourceError> {
         match wanted.iter().find(|c| !present(c)) {
             Some(c) => Err(ctx.missing(c)),
@@ -228,12 +231,12 @@ fn read_raw(ctx: &Ctx<'_>, wanted: &[&str]) -> Result<DataFrame, SourceError> {
             .with_infer_schema_length(Some(0))
             .with_raise_if_empty(false)
             .try_into_reader_with_file_path(Some(ctx.file.to_path_buf()))
-            .and_then(|r| r.finish())
+            .and_then(polars::prelude::SerReader::finish)
             .map_err(|e| ctx.read(e))?;
         let names: Vec<String> = df
             .get_column_names()
             .iter()
-            .map(|n| n.to_string())
+            .map(std::string::ToString::to_string)
             .collect();
         check(&|c| names.iter().any(|n| n == c))?;
         df.select(wanted.iter().copied()).map_err(|e| ctx.read(e))

@@ -53,14 +53,26 @@ pub fn to_tables(frames: &HashMap<String, DataFrame>) -> PolarsResult<Tables> {
 fn values(c: &Column, ty: Type) -> PolarsResult<Vec<Value>> {
     let c = c.as_materialized_series().rechunk();
     Ok(match ty {
-        Type::Bool => c.bool()?.iter().map(|v| v.map_or(Value::Null, Value::Bool)).collect(),
-        Type::Int => c.i64()?.iter().map(|v| v.map_or(Value::Null, Value::Int)).collect(),
+        Type::Bool => c
+            .bool()?
+            .iter()
+            .map(|v| v.map_or(Value::Null, Value::Bool))
+            .collect(),
+        Type::Int => c
+            .i64()?
+            .iter()
+            .map(|v| v.map_or(Value::Null, Value::Int))
+            .collect(),
         Type::Float => c
             .f64()?
             .iter()
             .map(|v| v.filter(|f| !f.is_nan()).map_or(Value::Null, Value::Float))
             .collect(),
-        Type::Str => c.str()?.iter().map(|v| v.map_or(Value::Null, Value::str)).collect(),
+        Type::Str => c
+            .str()?
+            .iter()
+            .map(|v| v.map_or(Value::Null, Value::str))
+            .collect(),
         Type::Date => c
             .date()?
             .physical()

@@ -10,7 +10,7 @@ fn needed(table: &str, cols: &[&str]) -> BTreeMap<String, BTreeSet<String>> {
     let mut m = BTreeMap::new();
     m.insert(
         table.to_string(),
-        cols.iter().map(|c| c.to_string()).collect(),
+        cols.iter().map(std::string::ToString::to_string).collect(),
     );
     m
 }
@@ -35,7 +35,7 @@ fn csv_columns_are_typed_and_only_needed_ones_read() {
     let names: Vec<String> = df
         .get_column_names()
         .iter()
-        .map(|n| n.to_string())
+        .map(std::string::ToString::to_string)
         .collect();
     assert_eq!(
         names,

@@ -853,8 +853,7 @@ impl<'s, 'a> Pass<'s, 'a> {
                             self.shared
                                 .universe
                                 .binary_search(pid)
-                                .map(|r| r as IdxSize)
-                                .unwrap_or(0)
+                                .map_or(0, |r| r as IdxSize)
                         })
                         .collect::<Vec<IdxSize>>(),
                 )];

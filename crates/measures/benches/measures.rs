@@ -67,7 +67,7 @@ fn write_input(path: &Path, rows: usize, seed: u64, format: &str) {
     for _ in 0..rows {
         id += 1 + rng.below(3);
         ids.push(id as i64);
-        flag.push((rng.below(100) < 3) as i64);
+        flag.push(i64::from(rng.below(100) < 3));
         region.push(REGIONS[rng.below(REGIONS.len() as u64) as usize]);
         let a = rng.below(110);
         age.push(a as i64);
@@ -146,7 +146,7 @@ fn bench(rows: usize, format: &str, runs: usize) {
         let date = format!("{}-{:02}-01", 2019 + month / 12, month % 12 + 1);
         let path = dir.path().join(format!("input_{date}.{format}"));
         write_input(&path, rows, 42 + month as u64, format);
-        bytes += std::fs::metadata(&path).map(|m| m.len()).unwrap_or(0);
+        bytes += std::fs::metadata(&path).map_or(0, |m| m.len());
     }
     eprintln!(
         "generated {FILES} x {rows} rows ({format}, {:.0} MB) in {:.1} s; peak memory so far {:.0} MiB",

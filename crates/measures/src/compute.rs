@@ -471,7 +471,7 @@ mod tests {
 
         let mut messages = Vec::new();
         let r = compute(&base, &f, Disclosure::Cohortextractor, &mut |m| {
-            messages.push(m)
+            messages.push(m);
         })
         .unwrap();
         // 3 is small, total 3 ≤ 5: the next smallest (12, then 15) goes too.

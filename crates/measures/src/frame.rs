@@ -139,11 +139,11 @@ pub fn read_csv<R: std::io::Read>(
                 len,
             } => format!(
                 "line {}: {len} fields, the header has {expected_len}",
-                pos.as_ref().map_or(0, |p| p.line())
+                pos.as_ref().map_or(0, csv::Position::line)
             ),
             csv::ErrorKind::Utf8 { pos, .. } => format!(
                 "line {}: invalid UTF-8",
-                pos.as_ref().map_or(0, |p| p.line())
+                pos.as_ref().map_or(0, csv::Position::line)
             ),
             _ => format!("malformed CSV: {e}"),
         };
@@ -193,7 +193,7 @@ pub fn read_csv<R: std::io::Read>(
     let mut record = csv::ByteRecord::new();
     let mut rows = 0usize;
     while csv.read_byte_record(&mut record).map_err(csv_error)? {
-        let line = || record.position().map_or(0, |p| p.line());
+        let line = || record.position().map_or(0, csv::Position::line);
         for (idx, interner) in &mut cat_cols {
             interner.push(&record[*idx]).map_err(|message| {
                 MeasuresError::bad_input(path, format!("line {}: {message}", line()))
@@ -253,7 +253,7 @@ mod columnar {
         }
         .map_err(polars_error)?
         .iter_names()
-        .map(|n| n.to_string())
+        .map(polars::prelude::PlSmallStr::to_string)
         .collect();
         for need in needs {
             if !names.contains(&need.name) {
@@ -350,7 +350,7 @@ mod columnar {
         let polars_error =
             |e: PolarsError| MeasuresError::bad_input(path, format!("column '{column}': {e}"));
         let not_a_number = |row: usize, value: &str| MeasuresError::NotANumber {
-            path: path.to_path_buf(),
+            path: path.clone(),
             location: format!("row {row}"),
             column: column.to_string(),
             value: value.to_string(),

@@ -217,7 +217,7 @@ pub fn combine(per_date: &[(&str, &Table)]) -> Result<Table, String> {
     let mut combined = Table::default();
     for (i, (date, table)) in per_date.iter().enumerate() {
         if i == 0 {
-            combined.header = table.header.clone();
+            combined.header.clone_from(&table.header);
             combined.header.push("date".to_string());
         } else if table.header[..] != combined.header[..combined.header.len() - 1] {
             return Err(format!(
@@ -345,7 +345,7 @@ mod tests {
     use super::*;
 
     fn s(v: &[&str]) -> Vec<String> {
-        v.iter().map(|x| x.to_string()).collect()
+        v.iter().map(std::string::ToString::to_string).collect()
     }
 
     #[test]

@@ -138,7 +138,7 @@ fn process_input(
         } else if let Some(frame) = &frame {
             let disclosure = opts.disclosure.unwrap_or(spec.disclosure);
             let result = compute(spec, frame, disclosure, &mut |m| {
-                log.push(format!("{m} ({})", input.date))
+                log.push(format!("{m} ({})", input.date));
             })?;
             measures.push((result.to_table(spec), result, true));
         }
@@ -160,7 +160,7 @@ fn process_all(
 ) -> Vec<Result<DateOutputs, MeasuresError>> {
     use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
     let threads = std::thread::available_parallelism()
-        .map_or(1, |n| n.get())
+        .map_or(1, std::num::NonZero::get)
         .min(inputs.len())
         .max(1);
     let next = AtomicUsize::new(0);

@@ -21,7 +21,7 @@ fn main() {
         let start = Instant::now();
         let validation = pipeline::validate(&text);
         times.push(start.elapsed());
-        actions = validation.project.map(|p| p.actions.len()).unwrap_or(0);
+        actions = validation.project.map_or(0, |p| p.actions.len());
     }
     times.sort();
     let median = times[runs / 2];

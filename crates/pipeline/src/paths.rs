@@ -136,11 +136,6 @@ pub fn glob_match(pattern: &str, path: &str) -> bool {
     p[pi..].iter().all(|&c| c == b'*')
 }
 
-/// Whether `path` lies in the `metadata` folder, which holds run records, not outputs.
-pub fn is_metadata(path: &str) -> bool {
-    path == "metadata" || path.starts_with("metadata/")
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;

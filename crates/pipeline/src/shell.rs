@@ -113,7 +113,7 @@ mod tests {
     use proptest::prelude::*;
 
     fn s(words: &[&str]) -> Vec<String> {
-        words.iter().map(|w| w.to_string()).collect()
+        words.iter().map(std::string::ToString::to_string).collect()
     }
 
     #[test]

@@ -164,17 +164,14 @@ impl Validator {
     fn project(&mut self, text: &str) -> Option<Project> {
         let (root, diags) = yaml::parse(text);
         self.errors.extend(diags);
-        let root = match root {
-            Some(root) => root,
-            None => {
-                if self.errors.is_empty() {
-                    self.error(
-                        Pos::START,
-                        "project.yaml is empty: it must be a mapping with `version` and `actions`",
-                    );
-                }
-                return None;
+        let Some(root) = root else {
+            if self.errors.is_empty() {
+                self.error(
+                    Pos::START,
+                    "project.yaml is empty: it must be a mapping with `version` and `actions`",
+                );
             }
+            return None;
         };
         let Some(top) = root.as_map() else {
             self.error(
@@ -201,19 +198,22 @@ impl Validator {
 
         let version = self.version(&root);
         // With no usable version, only the checks every version shares are made.
-        let features = version.map(Features::for_version).unwrap_or(Features {
-            unique_output_path: false,
-            expectations_population: false,
-            remove_cohortextractor: false,
-            remove_run_all_action: false,
-            remove_latest_tag: false,
-        });
+        let features = version.map_or(
+            Features {
+                unique_output_path: false,
+                expectations_population: false,
+                remove_cohortextractor: false,
+                remove_run_all_action: false,
+                remove_latest_tag: false,
+            },
+            Features::for_version,
+        );
 
         let actions_node = root.entry("actions");
         let action_map = match actions_node {
             Some((_, v)) if v.as_map().is_some() => v.as_map(),
             other => {
-                let pos = other.map(|(k, v)| value_pos(k, v)).unwrap_or(Pos::START);
+                let pos = other.map_or(Pos::START, |(k, v)| value_pos(k, v));
                 self.error(
                     pos,
                     "Project `actions` section must be a dictionary of key/value pairs",
@@ -257,8 +257,7 @@ impl Validator {
             let pos = edges[cycle[0]]
                 .iter()
                 .find(|(j, _)| *j == next)
-                .map(|(_, p)| *p)
-                .unwrap_or(partials[cycle[0]].pos);
+                .map_or(partials[cycle[0]].pos, |(_, p)| *p);
             self.error(pos, format!("dependency cycle: {}", path.join(" -> ")));
         }
 
@@ -281,7 +280,7 @@ impl Validator {
             })
             .collect();
         Some(Project {
-            version: version.unwrap_or(LATEST_VERSION as f64),
+            version: version.unwrap_or(f64::from(LATEST_VERSION)),
             features,
             population_size,
             actions,
@@ -297,7 +296,7 @@ impl Validator {
             return None;
         };
         let pos = value_pos(key, node);
-        let latest = LATEST_VERSION as f64;
+        let latest = f64::from(LATEST_VERSION);
         match python_float(node) {
             Some(v) if v.is_finite() && (1.0..=latest).contains(&v) => {
                 if v != latest {
@@ -453,7 +452,7 @@ impl Validator {
             }
         }
         if let Some(raw) = partial.run_raw {
-            let pos = value.entry("run").map(|(_, r)| r.pos).unwrap_or(key.pos);
+            let pos = value.entry("run").map_or(key.pos, |(_, r)| r.pos);
             self.extractor_rules(name, raw, pos, &partial);
         }
         Some(partial)
@@ -565,15 +564,7 @@ impl Validator {
         }
         let levels: BTreeSet<Level> = p.outputs.iter().map(|(o, _)| o.level).collect();
         if run_matches(raw, &["cohortextractor"], &["generate_cohort"]) {
-            if levels.len() != 1 {
-                self.error(
-                    pos,
-                    format!(
-                        "A `generate_cohort` action must have exactly one output; {name} had {}",
-                        levels.len()
-                    ),
-                );
-            } else {
+            if levels.len() == 1 {
                 // In the order the outputs are written, as OpenSAFELY lists them.
                 let mut dirs: Vec<String> = Vec::new();
                 for (o, _) in &p.outputs {
@@ -598,6 +589,14 @@ impl Validator {
                         ),
                     );
                 }
+            } else {
+                self.error(
+                    pos,
+                    format!(
+                        "A `generate_cohort` action must have exactly one output; {name} had {}",
+                        levels.len()
+                    ),
+                );
             }
         } else if run_matches(
             raw,
@@ -665,7 +664,7 @@ impl Validator {
             let Some(raw) = p.run_raw else { continue };
             let earlier = runs.entry(raw).or_default();
             if !earlier.is_empty() {
-                let pos = p.run.as_ref().map(|(n, _)| n.pos).unwrap_or(p.pos);
+                let pos = p.run.as_ref().map_or(p.pos, |(n, _)| n.pos);
                 self.error(
                     pos,
                     format!(
@@ -770,9 +769,8 @@ impl Validator {
 /// Python's `fnmatch.fnmatch` for `*` patterns (where `*` may cross `/`).
 fn fnmatch(pattern: &str, name: &str) -> bool {
     let parts: Vec<&str> = pattern.split('*').collect();
-    let (first, rest) = match parts.split_first() {
-        Some(x) => x,
-        None => return name.is_empty(),
+    let Some((first, rest)) = parts.split_first() else {
+        return name.is_empty();
     };
     let Some(mut remaining) = name.strip_prefix(first) else {
         return false;

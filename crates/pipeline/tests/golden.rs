@@ -751,7 +751,11 @@ actions:
         t: output/b
 ";
     let v = validate(text);
-    let rendered: Vec<String> = v.diagnostics.iter().map(|d| d.to_string()).collect();
+    let rendered: Vec<String> = v
+        .diagnostics
+        .iter()
+        .map(std::string::ToString::to_string)
+        .collect();
     assert_eq!(
         rendered,
         [

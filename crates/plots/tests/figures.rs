@@ -1,6 +1,6 @@
 //! The study's figures end to end: measure files in, JPEGs out.
 
-mod common;
+use crate::common;
 
 use std::fmt::Write as _;
 use std::path::Path;
@@ -96,12 +96,12 @@ fn colour_share(img: &image::RgbImage, (r, g, b): (u8, u8, u8), tolerance: i32) 
     let close = img
         .pixels()
         .filter(|p| {
-            (p[0] as i32 - r as i32).abs() <= tolerance
-                && (p[1] as i32 - g as i32).abs() <= tolerance
-                && (p[2] as i32 - b as i32).abs() <= tolerance
+            (i32::from(p[0]) - i32::from(r)).abs() <= tolerance
+                && (i32::from(p[1]) - i32::from(g)).abs() <= tolerance
+                && (i32::from(p[2]) - i32::from(b)).abs() <= tolerance
         })
         .count();
-    close as f64 / (img.width() * img.height()) as f64
+    close as f64 / f64::from(img.width() * img.height())
 }
 
 #[test]

@@ -98,7 +98,7 @@ impl TypeOf {
     pub fn of(&mut self, s: &SeriesRef) -> Type {
         self.lenient = true;
         std::mem::swap(&mut self.memo, &mut self.lenient_memo);
-        let t = self.series(s, None).map(|(t, _)| t).unwrap_or(Type::Bool);
+        let t = self.series(s, None).map_or(Type::Bool, |(t, _)| t);
         std::mem::swap(&mut self.memo, &mut self.lenient_memo);
         self.lenient = false;
         t
@@ -652,7 +652,7 @@ pub fn visit_series_children<'a>(
                 series.extend(default);
             }
             Function::Coalesce(xs) | Function::Least(xs) | Function::Greatest(xs) => {
-                series.extend(xs)
+                series.extend(xs);
             }
             Function::ExistsMatching { frame, key, value } => {
                 frames.push(frame);

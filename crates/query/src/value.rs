@@ -271,7 +271,7 @@ impl Value {
     /// compare numerically (ints and floats together), strings by code point, dates by day.
     /// Values of different non-numeric types order by type (never compared in valid queries).
     pub fn total_cmp(&self, other: &Value) -> Ordering {
-        use Value::*;
+        use Value::{Bool, Date, Float, Int, Null, Str};
         match (self, other) {
             (Null, Null) => Ordering::Equal,
             (Null, _) => Ordering::Less,

@@ -144,9 +144,8 @@ fn templates() -> Result<Tera, RenderError> {
 /// and its codelist. The study period is the first to the last month over all charts.
 pub fn render_report(charts: &[StudyChart], codes: &[Code]) -> Result<String, RenderError> {
     let dates = charts.iter().flat_map(|c| c.data.dates.iter().copied());
-    let (first, last) = match (dates.clone().min(), dates.max()) {
-        (Some(f), Some(l)) => (f, l),
-        _ => return Err(RenderError::NoData),
+    let (Some(first), Some(last)) = (dates.clone().min(), dates.max()) else {
+        return Err(RenderError::NoData);
     };
     let sections = SECTION_ORDER
         .iter()

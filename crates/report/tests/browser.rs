@@ -2,8 +2,7 @@
 //! range selector. Without chromium the tests print a note and pass, unless `CI` is set (then
 //! they fail: CI installs chromium).
 
-#[path = "../../plots/tests/common/mod.rs"]
-mod common;
+use crate::common;
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
@@ -228,9 +227,9 @@ fn charts_are_drawn() {
     let count = |(r, g, b): (u8, u8, u8)| {
         img.pixels()
             .filter(|p| {
-                (p[0] as i32 - r as i32).abs() <= 16
-                    && (p[1] as i32 - g as i32).abs() <= 16
-                    && (p[2] as i32 - b as i32).abs() <= 16
+                (i32::from(p[0]) - i32::from(r)).abs() <= 16
+                    && (i32::from(p[1]) - i32::from(g)).abs() <= 16
+                    && (i32::from(p[2]) - i32::from(b)).abs() <= 16
             })
             .count()
     };

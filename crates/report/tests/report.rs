@@ -1,7 +1,6 @@
 //! The report end to end: measure files and codelist in, one HTML file out.
 
-#[path = "../../plots/tests/common/mod.rs"]
-mod common;
+use crate::common;
 
 use std::path::{Path, PathBuf};
 

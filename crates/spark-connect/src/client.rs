@@ -275,7 +275,7 @@ impl Client {
         let mut grpc = self.grpc.clone();
         let response = self.block_on(async move { grpc.execute_plan(request).await })?;
         response
-            .map(|r| r.into_inner())
+            .map(tonic::Response::into_inner)
             .map_err(|status| self.status_error(status))
     }
 
@@ -284,7 +284,7 @@ impl Client {
         loop {
             match self.block_on(stream.message())? {
                 Ok(Some(response)) => {
-                    self.observe_server_session(&response.server_side_session_id)?
+                    self.observe_server_session(&response.server_side_session_id)?;
                 }
                 Ok(None) => return Ok(()),
                 Err(status) => return Err(self.status_error(status)),
@@ -525,7 +525,7 @@ fn relation_args(params: &Params) -> (NamedLiterals, Vec<proto::expression::Lite
         ),
         Params::Positional(values) => (
             HashMap::new(),
-            values.iter().map(|v| v.to_literal()).collect(),
+            values.iter().map(super::value::Value::to_literal).collect(),
         ),
     }
 }

@@ -456,7 +456,7 @@ fn log_tail(dir: &Path, name: &str) -> String {
     let Ok(mut file) = std::fs::File::open(&path) else {
         return format!("(no log at {})", path.display());
     };
-    let len = file.metadata().map(|m| m.len()).unwrap_or(0);
+    let len = file.metadata().map_or(0, |m| m.len());
     let _ = file.seek(SeekFrom::Start(len.saturating_sub(4000)));
     let mut tail = String::new();
     let mut bytes = Vec::new();

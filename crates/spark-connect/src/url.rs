@@ -114,14 +114,14 @@ impl ConnectUrl {
                                 "use_ssl must be true or false, not `{value}`"
                             )))
                         }
-                    })
+                    });
                 }
                 "user_id" => parsed.user_id = Some(value),
                 "user_agent" => parsed.user_agent = Some(value),
                 "session_id" => {
                     uuid::Uuid::parse_str(&value)
                         .map_err(|_| invalid(format!("session_id `{value}` is not a UUID")))?;
-                    parsed.session_id = Some(value)
+                    parsed.session_id = Some(value);
                 }
                 _ => {
                     let name = key.to_ascii_lowercase();
@@ -242,7 +242,7 @@ fn split_host_port(authority: &str) -> Result<(String, u16), String> {
 fn decode(text: &str) -> Result<String, String> {
     percent_decode_str(text)
         .decode_utf8()
-        .map(|s| s.into_owned())
+        .map(std::borrow::Cow::into_owned)
         .map_err(|_| format!("`{text}` is not UTF-8 after percent-decoding"))
 }
 

@@ -355,7 +355,7 @@ fn temporary_views_belong_to_their_session() {
         .unwrap();
     let error = second
         .sql_arrow("SELECT * FROM mine")
-        .and_then(|b| b.collect::<Result<Vec<_>, _>>())
+        .and_then(std::iter::Iterator::collect::<Result<Vec<_>, _>>)
         .unwrap_err();
     assert_eq!(
         error.error_class(),
@@ -371,7 +371,7 @@ fn a_missing_table_is_a_clear_one_line_error() {
     };
     let error = client
         .sql_arrow("SELECT * FROM no_such_table")
-        .and_then(|batches| batches.collect::<Result<Vec<_>, _>>())
+        .and_then(std::iter::Iterator::collect::<Result<Vec<_>, _>>)
         .unwrap_err();
     let message = error.to_string();
     assert!(matches!(error, Error::Server { .. }), "{error:?}");

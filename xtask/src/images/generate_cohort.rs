@@ -4,10 +4,13 @@
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
+use clap::ArgMatches;
 use cohort::cli::{CohortOptions, DummyData};
 use cohort::output::OutputFormat;
 use cohort::source::DataSource;
 use pipeline::image::ImageError;
+
+use super::ImageCommand;
 
 /// Extracts the cohorts of the study definitions in `analysis/`: one file per study
 /// definition and index date.
@@ -72,15 +75,12 @@ pub enum DummyDataArg {
     Expectations,
 }
 
-impl Args {
-    /// The options of the run; `database_url` is where the tables are: `--database-url`, else
-    /// `DATABASE_URL` ([`DataSource::url_from_flag_or_env`]); `params` the `--param` pairs.
-    pub fn into_options(
-        self,
-        database_url: Option<String>,
-        params: Vec<(String, String)>,
-    ) -> CohortOptions {
-        CohortOptions {
+impl ImageCommand for Args {
+    const NAME: &'static str = "generate_cohort";
+    type Options = CohortOptions;
+
+    fn options(self, matches: &ArgMatches) -> Result<CohortOptions, ImageError> {
+        Ok(CohortOptions {
             study_definition: self.study_definition,
             index_date_range: self.index_date_range,
             output_dir: self.output_dir,
@@ -93,45 +93,33 @@ impl Args {
                 DummyDataArg::Expectations => DummyData::Expectations,
             },
             dummy_data_file: self.dummy_data_file,
-            database_url,
+            database_url: self.database_url,
             seed: self.seed,
-            params,
-        }
+            params: super::params(Self::NAME, matches)?,
+        })
     }
-}
 
-/// The image's entry point: parses `args`, reads `DATABASE_URL`, runs.
-pub fn run(args: &[String], project_dir: &Path, log: &mut dyn Write) -> Result<(), ImageError> {
-    let Some((parsed, matches)) = super::parse::<Args>("generate_cohort", args, log)? else {
-        return Ok(());
-    };
-    let params = super::params("generate_cohort", &matches)?;
-    let database_url = DataSource::url_from_flag_or_env(parsed.database_url.as_deref());
-    let options = parsed.into_options(database_url, params);
-    Ok(cohort::cli::generate_cohort(&options, project_dir, log)?)
+    /// Runs with the tables of `--database-url`, else of `DATABASE_URL`.
+    fn run(
+        mut options: CohortOptions,
+        project_dir: &Path,
+        log: &mut dyn Write,
+    ) -> Result<(), ImageError> {
+        options.database_url = DataSource::url_from_flag_or_env(options.database_url.as_deref());
+        Ok(cohort::cli::generate_cohort(&options, project_dir, log)?)
+    }
 }
 
 #[cfg(test)]
 mod tests {
+    use super::super::test_support::{assert_help_lists, options_of};
     use super::*;
-
-    fn parse(args: &[&str]) -> Result<CohortOptions, String> {
-        let args: Vec<String> = args.iter().map(|s| s.to_string()).collect();
-        let (parsed, matches) =
-            super::super::parse::<Args>("generate_cohort", &args, &mut Vec::new())
-                .map_err(|e| e.to_string())?
-                .expect("not --help");
-        let params =
-            super::super::params("generate_cohort", &matches).map_err(|e| e.to_string())?;
-        let url = parsed.database_url.clone();
-        Ok(parsed.into_options(url, params))
-    }
 
     #[test]
     fn the_study_run_line_with_the_runner_additions() {
         // As the runner runs the study: its own --output-dir and --expectations-population
         // after the action's, `=` and space forms mixed; argparse keeps the last value.
-        let a = parse(&[
+        let a = options_of::<Args>(&[
             "--study-definition",
             "study_definition",
             "--index-date-range",
@@ -153,12 +141,12 @@ mod tests {
         );
         assert_eq!(a.expectations_population, Some(10_000));
         assert_eq!(a.dummy_data, DummyData::Synthetic);
-        assert_eq!(parse(&[]).unwrap(), CohortOptions::default());
+        assert_eq!(options_of::<Args>(&[]).unwrap(), CohortOptions::default());
     }
 
     #[test]
     fn other_flags_prefixes_and_params() {
-        let a = parse(&[
+        let a = options_of::<Args>(&[
             "--output-format",
             "feather",
             "--skip",
@@ -228,20 +216,18 @@ mod tests {
             ),
             (&["--output=x"][..], "unexpected argument '--output' found"),
         ] {
-            let e = parse(args).unwrap_err();
+            let e = options_of::<Args>(args).unwrap_err();
             assert!(e.contains(want), "{args:?}: {e}");
             assert!(e.starts_with("generate_cohort: "), "{args:?}: {e}");
         }
-        let e = parse(&["--nope"]).unwrap_err();
+        let e = options_of::<Args>(&["--nope"]).unwrap_err();
         assert!(e.contains("Usage: generate_cohort [OPTIONS]"), "{e}");
     }
 
     #[test]
     fn help_lists_every_flag() {
-        let mut log = Vec::new();
-        run(&["--help".to_string()], Path::new("."), &mut log).unwrap();
-        let help = String::from_utf8(log).unwrap();
-        for flag in [
+        assert_help_lists::<Args>(&[
+            "Extracts the cohorts",
             "--study-definition <NAME>",
             "--index-date-range <RANGE>",
             "--output-dir <DIR>",
@@ -254,9 +240,6 @@ mod tests {
             "--database-url <URL>",
             "--seed <N>",
             "--param <KEY=VALUE>...",
-        ] {
-            assert!(help.contains(flag), "{flag} missing from:\n{help}");
-        }
-        assert!(help.starts_with("Extracts the cohorts"), "{help}");
+        ]);
     }
 }

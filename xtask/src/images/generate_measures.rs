@@ -4,9 +4,12 @@
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
+use clap::ArgMatches;
 use measures::cli::MeasuresOptions;
 use measures::Disclosure;
 use pipeline::image::ImageError;
+
+use super::ImageCommand;
 
 /// Computes the measures of the study definitions in `analysis/` from their cohorts:
 /// measure_ID_DATE.csv per index date and measure_ID.csv over all dates.
@@ -36,51 +39,42 @@ pub struct Args {
     pub long_output: Option<PathBuf>,
 }
 
-impl Args {
-    /// The options of the run; `params` the `--param` pairs.
-    pub fn into_options(self, params: Vec<(String, String)>) -> MeasuresOptions {
-        MeasuresOptions {
+impl ImageCommand for Args {
+    const NAME: &'static str = "generate_measures";
+    type Options = MeasuresOptions;
+
+    fn options(self, matches: &ArgMatches) -> Result<MeasuresOptions, ImageError> {
+        Ok(MeasuresOptions {
             study_definition: self.study_definition,
             output_dir: self.output_dir,
             skip_existing: self.skip_existing,
-            params,
+            params: super::params(Self::NAME, matches)?,
             disclosure: self.disclosure_control,
             long_output: self.long_output,
-        }
+        })
     }
-}
 
-/// The image's entry point: parses `args`, runs.
-pub fn run(args: &[String], project_dir: &Path, log: &mut dyn Write) -> Result<(), ImageError> {
-    let Some((parsed, matches)) = super::parse::<Args>("generate_measures", args, log)? else {
-        return Ok(());
-    };
-    let params = super::params("generate_measures", &matches)?;
-    Ok(measures::cli::generate_measures(
-        &parsed.into_options(params),
-        project_dir,
-        log,
-    )?)
+    fn run(
+        options: MeasuresOptions,
+        project_dir: &Path,
+        log: &mut dyn Write,
+    ) -> Result<(), ImageError> {
+        Ok(measures::cli::generate_measures(
+            &options,
+            project_dir,
+            log,
+        )?)
+    }
 }
 
 #[cfg(test)]
 mod tests {
+    use super::super::test_support::{assert_help_lists, options_of};
     use super::*;
-
-    fn parse(args: &[&str]) -> Result<MeasuresOptions, String> {
-        let args: Vec<String> = args.iter().map(|s| s.to_string()).collect();
-        let (parsed, matches) =
-            super::super::parse::<Args>("generate_measures", &args, &mut Vec::new())
-                .map_err(|e| e.to_string())?
-                .expect("not --help");
-        let params =
-            super::super::params("generate_measures", &matches).map_err(|e| e.to_string())?;
-        Ok(parsed.into_options(params))
-    }
 
     #[test]
     fn parses_cohortextractor_flags_and_ours() {
-        let a = parse(&[
+        let a = options_of::<Args>(&[
             "--study-definition",
             "study_definition",
             "--output-dir=output/measures",
@@ -107,7 +101,7 @@ mod tests {
         );
         assert_eq!(a.disclosure, Some(Disclosure::OpenSafely));
         assert_eq!(a.long_output, Some(PathBuf::from("output/long.csv")));
-        assert_eq!(parse(&[]).unwrap(), MeasuresOptions::default());
+        assert_eq!(options_of::<Args>(&[]).unwrap(), MeasuresOptions::default());
     }
 
     #[test]
@@ -131,7 +125,7 @@ mod tests {
             ),
             (&["extra"], "unexpected argument 'extra' found"),
         ] {
-            let e = parse(bad).unwrap_err();
+            let e = options_of::<Args>(bad).unwrap_err();
             assert!(
                 e.starts_with("generate_measures: ") && e.contains(want),
                 "{bad:?}: {e}"
@@ -141,10 +135,7 @@ mod tests {
 
     #[test]
     fn help_lists_every_flag() {
-        let mut log = Vec::new();
-        run(&["-h".to_string()], Path::new("."), &mut log).unwrap();
-        let help = String::from_utf8(log).unwrap();
-        for flag in [
+        assert_help_lists::<Args>(&[
             "--study-definition <NAME>",
             "--output-dir <DIR>",
             "--skip-existing",
@@ -152,8 +143,6 @@ mod tests {
             "--disclosure-control <RULE>",
             "--long-output <FILE>",
             "[default: output]",
-        ] {
-            assert!(help.contains(flag), "{flag} missing from:\n{help}");
-        }
+        ]);
     }
 }

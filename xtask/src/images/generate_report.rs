@@ -3,8 +3,11 @@
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
+use clap::ArgMatches;
 use pipeline::image::ImageError;
 use report::ReportOptions;
+
+use super::ImageCommand;
 
 /// Writes the study's self-contained HTML report from its measure files and codelist.
 #[derive(Debug, clap::Parser)]
@@ -20,39 +23,35 @@ pub struct Args {
     pub output: PathBuf,
 }
 
-impl From<Args> for ReportOptions {
-    fn from(args: Args) -> Self {
-        ReportOptions {
-            measures_dir: args.measures_dir,
-            codelist: args.codelist,
-            output: args.output,
-        }
-    }
-}
+impl ImageCommand for Args {
+    const NAME: &'static str = "generate_report";
+    type Options = ReportOptions;
 
-/// The image's entry point: parses `args`, runs.
-pub fn run(args: &[String], project_dir: &Path, log: &mut dyn Write) -> Result<(), ImageError> {
-    let Some((parsed, _)) = super::parse::<Args>("generate_report", args, log)? else {
-        return Ok(());
-    };
-    Ok(report::generate_report(&parsed.into(), project_dir, log)?)
+    fn options(self, _: &ArgMatches) -> Result<ReportOptions, ImageError> {
+        Ok(ReportOptions {
+            measures_dir: self.measures_dir,
+            codelist: self.codelist,
+            output: self.output,
+        })
+    }
+
+    fn run(
+        options: ReportOptions,
+        project_dir: &Path,
+        log: &mut dyn Write,
+    ) -> Result<(), ImageError> {
+        Ok(report::generate_report(&options, project_dir, log)?)
+    }
 }
 
 #[cfg(test)]
 mod tests {
+    use super::super::test_support::{assert_help_lists, options_of};
     use super::*;
-
-    fn parse(args: &[&str]) -> Result<ReportOptions, String> {
-        let args: Vec<String> = args.iter().map(|s| s.to_string()).collect();
-        let (parsed, _) = super::super::parse::<Args>("generate_report", &args, &mut Vec::new())
-            .map_err(|e| e.to_string())?
-            .expect("not --help");
-        Ok(parsed.into())
-    }
 
     #[test]
     fn parses_flags_and_defaults() {
-        let a = parse(&[
+        let a = options_of::<Args>(&[
             "--measures-dir",
             "m",
             "--codelist=c.csv",
@@ -68,13 +67,13 @@ mod tests {
                 output: "o.html".into()
             }
         );
-        assert_eq!(parse(&[]).unwrap(), ReportOptions::default());
-        let e = parse(&["--nope"]).unwrap_err();
+        assert_eq!(options_of::<Args>(&[]).unwrap(), ReportOptions::default());
+        let e = options_of::<Args>(&["--nope"]).unwrap_err();
         assert!(
             e.starts_with("generate_report: unexpected argument '--nope' found"),
             "{e}"
         );
-        let e = parse(&["--codelist"]).unwrap_err();
+        let e = options_of::<Args>(&["--codelist"]).unwrap_err();
         assert!(
             e.contains("a value is required for '--codelist <FILE>'"),
             "{e}"
@@ -83,15 +82,10 @@ mod tests {
 
     #[test]
     fn help_lists_every_flag() {
-        let mut log = Vec::new();
-        run(&["--help".to_string()], Path::new("."), &mut log).unwrap();
-        let help = String::from_utf8(log).unwrap();
-        for flag in [
+        assert_help_lists::<Args>(&[
             "--measures-dir <DIR>",
             "--codelist <FILE>",
             "--output <FILE>",
-        ] {
-            assert!(help.contains(flag), "{flag} missing from:\n{help}");
-        }
+        ]);
     }
 }

@@ -34,25 +34,67 @@ pub fn registry() -> ImageRegistry {
     registry.register(
         "cohortextractor",
         commands(&[
-            ("generate_cohort", generate_cohort::run),
-            ("generate_measures", generate_measures::run),
+            (generate_cohort::Args::NAME, entry::<generate_cohort::Args>),
+            (
+                generate_measures::Args::NAME,
+                entry::<generate_measures::Args>,
+            ),
         ]),
     );
     registry.register(
         "plots",
-        commands(&[("generate_plots", generate_plots::run)]),
+        commands(&[(generate_plots::Args::NAME, entry::<generate_plots::Args>)]),
     );
     registry.register(
         "report",
-        commands(&[("generate_report", generate_report::run)]),
+        commands(&[(generate_report::Args::NAME, entry::<generate_report::Args>)]),
     );
     registry
+}
+
+/// The command line of one image command, and how it becomes the library's options.
+pub trait ImageCommand: CommandFactory + FromArgMatches {
+    /// The command's name, e.g. `generate_cohort`.
+    const NAME: &'static str;
+    /// The typed options the library takes.
+    type Options;
+    /// The options, from the parsed arguments (and the matches, for `--param`).
+    fn options(self, matches: &ArgMatches) -> Result<Self::Options, ImageError>;
+    /// Runs the library's entry point.
+    fn run(
+        options: Self::Options,
+        project_dir: &Path,
+        log: &mut dyn Write,
+    ) -> Result<(), ImageError>;
+}
+
+/// Parses `args` as `T` and runs it; `--help` only prints the help.
+fn entry<T: ImageCommand>(
+    args: &[String],
+    project_dir: &Path,
+    log: &mut dyn Write,
+) -> Result<(), ImageError> {
+    match options::<T>(args, log)? {
+        Some(options) => T::run(options, project_dir, log),
+        None => Ok(()),
+    }
+}
+
+/// The options `args` give `T`; `None` when they ask for `--help`, which is written to `log`.
+pub fn options<T: ImageCommand>(
+    args: &[String],
+    log: &mut dyn Write,
+) -> Result<Option<T::Options>, ImageError> {
+    match parse::<T>(T::NAME, args, log)? {
+        Some((parsed, matches)) => parsed.options(&matches).map(Some),
+        None => Ok(None),
+    }
 }
 
 /// Parses the arguments of `command` into `T` (and the matches, for what `T` cannot hold:
 /// [`params`]), with the argparse behaviours above. `None` when the arguments asked for
 /// `--help`, which is written to `log`.
-pub fn parse<T: CommandFactory + FromArgMatches>(
+fn parse<T: CommandFactory + FromArgMatches>(
     command: &'static str,
     args: &[String],
     log: &mut dyn Write,
@@ -131,4 +173,33 @@ fn unknown(image: &str, tag: &str, commands: &[(&str, EntryPoint)], problem: &st
         known.join(", ")
     )
     .into()
+}
+
+#[cfg(test)]
+mod test_support {
+    use super::*;
+
+    /// The options `args` give `T`, or the error's message.
+    pub(super) fn options_of<T: ImageCommand>(args: &[&str]) -> Result<T::Options, String> {
+        let args: Vec<String> = args.iter().map(|s| (*s).to_string()).collect();
+        options::<T>(&args, &mut Vec::new())
+            .map_err(|e| e.to_string())?
+            .ok_or_else(|| "--help".to_string())
+    }
+
+    /// What `--help` prints for `T`, checked to list every `flags`.
+    pub(super) fn assert_help_lists<T: ImageCommand>(flags: &[&str]) {
+        let mut log = Vec::new();
+        assert!(options::<T>(&["--help".to_string()], &mut log)
+            .unwrap()
+            .is_none());
+        let help = String::from_utf8(log).unwrap();
+        assert!(
+            help.contains(&format!("Usage: {} [OPTIONS]", T::NAME)),
+            "{help}"
+        );
+        for flag in flags {
+            assert!(help.contains(flag), "{flag} missing from:\n{help}");
+        }
+    }
 }

@@ -22,7 +22,7 @@ pub(crate) fn check(study: &StudyDefinition, file: &Path) -> Result<(), String> 
             .with_infer_schema_length(Some(0))
             .with_raise_if_empty(false)
             .try_into_reader_with_file_path(Some(file.to_path_buf()))
-            .and_then(|r| r.finish())
+            .and_then(polars::prelude::SerReader::finish)
     }
     .map_err(|e| format!("cannot read {}: {e}", file.display()))?;
 
@@ -31,7 +31,7 @@ pub(crate) fn check(study: &StudyDefinition, file: &Path) -> Result<(), String> 
     let present: Vec<String> = df
         .get_column_names()
         .iter()
-        .map(|c| c.to_string())
+        .map(std::string::ToString::to_string)
         .collect();
     let missing: Vec<&str> = expected
         .iter()

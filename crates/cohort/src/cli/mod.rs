@@ -34,27 +34,39 @@ pub const DEFAULT_SEED: u64 = expectations::DEFAULT_SEED;
 /// Why `generate_cohort` failed; its `Display` is the message for the user.
 #[derive(Debug, thiserror::Error)]
 pub enum CohortError {
+    /// The options do not make a run (no data source, conflicting outputs, …).
     #[error("generate_cohort: {0}")]
     Usage(String),
+    /// A study definition is invalid.
     #[error("{0}")]
     Study(#[from] StudyError),
+    /// A study definition does not compile to the IR.
     #[error("{0}")]
     Compile(#[from] CompileError),
+    /// The tables could not be loaded.
     #[error("{0}")]
     Source(#[from] SourceError),
+    /// An output could not be written, or `--index-date-range` is invalid.
     #[error("{0}")]
     Output(#[from] OutputError),
+    /// The engine failed.
     #[error("extraction failed: {0}")]
     Extract(#[from] ExtractError),
+    /// Expectations dummy data could not be generated.
     #[error("{0}")]
     Expectations(#[from] ExpectationsError),
+    /// The `--dummy-data-file` does not fit the study.
     #[error("{0}")]
     DummyDataFile(String),
+    /// The study definitions could not be found.
     #[error("generate_cohort: {0}")]
     StudyDefinitions(#[from] StudyDefinitionError),
+    /// Reading or writing a file failed.
     #[error("{context}: {source}")]
     Io {
+        /// What was being done, naming the file.
         context: String,
+        /// The underlying error.
         source: std::io::Error,
     },
 }

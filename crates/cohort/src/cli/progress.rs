@@ -14,12 +14,18 @@ struct Lines {
 
 impl Lines {
     fn take(&self) -> Vec<String> {
-        let mut g = self.inner.lock().unwrap_or_else(|p| p.into_inner());
+        let mut g = self
+            .inner
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
         std::mem::take(&mut g.0)
     }
 
     fn with<R>(&self, f: impl FnOnce(&mut (Vec<String>, String)) -> R) -> R {
-        let mut g = self.inner.lock().unwrap_or_else(|p| p.into_inner());
+        let mut g = self
+            .inner
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
         f(&mut g)
     }
 }
@@ -56,10 +62,10 @@ impl TermLike for Lines {
     }
     fn flush(&self) -> std::io::Result<()> {
         self.with(|(lines, pending)| {
-            if !pending.trim().is_empty() {
-                lines.push(std::mem::take(pending));
-            } else {
+            if pending.trim().is_empty() {
                 pending.clear();
+            } else {
+                lines.push(std::mem::take(pending));
             }
         });
         Ok(())
@@ -73,6 +79,7 @@ pub struct Progress {
 }
 
 impl Progress {
+    /// A progress bar over `total` steps of `what` (e.g. `files`).
     pub fn new(total: u64, what: &str) -> Progress {
         let lines = Lines::default();
         let bar = ProgressBar::with_draw_target(

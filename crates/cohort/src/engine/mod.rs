@@ -311,7 +311,7 @@ impl Run<'_> {
         let (mut out_pid, mut out_idx) = (Vec::new(), Vec::new());
         let mut covered = vec![false; k];
         for group in order.chunk_by(|&x, &y| pids[x] == pids[y]) {
-            covered.iter_mut().for_each(|c| *c = false);
+            covered.fill(false);
             for &r in group {
                 let lo = starts[r].map_or(k, |start| a.first_ge(start));
                 let hi = ends[r].map_or(k, |e| b.first_ge(e));
@@ -370,7 +370,7 @@ impl Run<'_> {
         let (mut out_pid, mut out_idx, mut out_row) = (Vec::new(), Vec::new(), Vec::<u32>::new());
         let mut chosen: Vec<Option<usize>> = vec![None; k];
         for group in order.chunk_by(|&x, &y| pids[x] == pids[y]) {
-            chosen.iter_mut().for_each(|c| *c = None);
+            chosen.fill(None);
             for &r in group {
                 let lo = starts[r].map_or(k, |start| ds.first_ge(start));
                 let hi = ends[r].map_or(k, |e| ds.first_ge(e));

@@ -143,8 +143,7 @@ pub fn generate(
                 .iter()
                 .zip(&cols)
                 .find(|(_, c)| c.is_none())
-                .map(|(v, _)| v)
-                .unwrap_or(&study.population);
+                .map_or(&study.population, |(v, _)| v);
             return Err(err(v, "depends on itself".into()));
         }
     }
@@ -518,9 +517,12 @@ where
                         })
                         .collect::<Result<_, _>>()?,
                 ),
-                ColumnType::Str | ColumnType::Date => {
-                    Col::Str(labels.iter().map(|l| l.to_string()).collect())
-                }
+                ColumnType::Str | ColumnType::Date => Col::Str(
+                    labels
+                        .iter()
+                        .map(std::string::ToString::to_string)
+                        .collect(),
+                ),
             })
         }
         _ => Err("is not computed from other columns".into()),

@@ -344,16 +344,7 @@ fn resolve(
         }
         Def::Filter { source, include } => {
             let src = &done[source.0];
-            if !src.has_categories {
-                d.err(
-                    source.1,
-                    format!(
-                        "{prefix}: codelist `{}` has no categories to filter by",
-                        src.name
-                    ),
-                );
-                None
-            } else {
+            if src.has_categories {
                 let codes: BTreeMap<String, Option<String>> = src
                     .codes
                     .iter()
@@ -379,6 +370,15 @@ fn resolve(
                         column: None,
                     })
                 }
+            } else {
+                d.err(
+                    source.1,
+                    format!(
+                        "{prefix}: codelist `{}` has no categories to filter by",
+                        src.name
+                    ),
+                );
+                None
             }
         }
     };

@@ -103,7 +103,7 @@ pub fn write_csv(
                 },
                 ColumnData::Float(v) => match v[row] {
                     Some(f) if !f.is_nan() => {
-                        buf.extend_from_slice(python_float_repr(f).as_bytes())
+                        buf.extend_from_slice(python_float_repr(f).as_bytes());
                     }
                     _ => push_empty(&mut buf, false),
                 },

@@ -11,10 +11,7 @@ pub fn parse_index_date_range(range: &str) -> Result<Vec<NaiveDate>, OutputError
 }
 
 /// [`parse_index_date_range`] with `today` fixed (for tests).
-pub fn parse_index_date_range_at(
-    range: &str,
-    today: NaiveDate,
-) -> Result<Vec<NaiveDate>, OutputError> {
+fn parse_index_date_range_at(range: &str, today: NaiveDate) -> Result<Vec<NaiveDate>, OutputError> {
     let err = |reason: String| OutputError::IndexDateRange {
         range: range.to_string(),
         reason,

@@ -165,12 +165,12 @@ fn read_raw(ctx: &Ctx<'_>, columns: &[(&str, DataType)]) -> Result<DataFrame, So
             .with_infer_schema_length(Some(0))
             .with_raise_if_empty(false)
             .try_into_reader_with_file_path(Some(ctx.file.to_path_buf()))
-            .and_then(|r| r.finish())
+            .and_then(polars::prelude::SerReader::finish)
             .map_err(|e| ctx.read(e))?;
         let names: Vec<String> = df
             .get_column_names()
             .iter()
-            .map(|n| n.to_string())
+            .map(std::string::ToString::to_string)
             .collect();
         check(&|c| names.iter().any(|n| n == c))?;
         df.select(wanted.iter().map(String::as_str))

@@ -284,8 +284,7 @@ fn load_root(
 fn root_key_mark(root: &Node, key: &str) -> Pos {
     root.as_map()
         .and_then(|e| e.iter().find(|(k, _)| k.scalar_text() == Some(key)))
-        .map(|(k, _)| k.pos)
-        .unwrap_or(root.pos)
+        .map_or(root.pos, |(k, _)| k.pos)
 }
 
 fn check_name(cx: &mut Ctx, name: &str, mark: Pos) -> bool {
@@ -803,9 +802,8 @@ fn parse_categorised(
         if v.scalar_text() == Some("DEFAULT") && !v.quoted {
             defaults.push((label, k.pos));
         } else {
-            match expression_arg(cx, &format!("{prefix}: category `{key}`"), v) {
-                Some(e) => cases.push((label, e, k.pos)),
-                None => continue,
+            if let Some(e) = expression_arg(cx, &format!("{prefix}: category `{key}`"), v) {
+                cases.push((label, e, k.pos));
             }
         }
     }
@@ -1123,7 +1121,7 @@ fn check_cycles(cx: &mut Ctx, variables: &[Variable], population: Option<&Variab
         let first = cycle[0];
         let key = {
             let mut members: Vec<&str> = cycle[..cycle.len() - 1].to_vec();
-            members.sort();
+            members.sort_unstable();
             members.join(",")
         };
         if !reported.insert(key) {

@@ -34,10 +34,13 @@ pub struct StudyDefinition {
 /// One variable of a study definition.
 #[derive(Debug, Clone)]
 pub struct Variable {
+    /// The name: the output column's.
     pub name: String,
-    /// Line and column of the variable's name in the file.
+    /// Line of the variable's name in the file.
     pub line: usize,
+    /// Column of the variable's name in the file.
     pub col: usize,
+    /// What it computes.
     pub function: Function,
     /// The output column type.
     pub column_type: ColumnType,
@@ -130,75 +133,96 @@ impl DateFormat {
 /// A date window: `between` (inclusive both ends), `on_or_before`, `on_or_after`, or none.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Window {
+    /// No window: every date.
     All,
+    /// `between: [start, end]`, both ends included.
     Between(DateExpr, DateExpr),
+    /// `on_or_before: date`.
     OnOrBefore(DateExpr),
+    /// `on_or_after: date`.
     OnOrAfter(DateExpr),
 }
 
 /// `registered_practice_as_of(returning=…)`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum PracticeReturning {
+    /// `nuts1_region_name`: the practice's region (str).
     Nuts1RegionName,
+    /// `pseudo_id`: the practice's pseudonymous id (int).
     PseudoId,
+    /// `stp_code`: the practice's STP (str).
     StpCode,
 }
 
 /// `died_from_any_cause(returning=…)`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum DiedReturning {
+    /// `binary_flag`: 1 when died in the window.
     BinaryFlag,
+    /// `date_of_death`.
     DateOfDeath,
 }
 
 /// `with_these_clinical_events(returning=…)`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum EventsReturning {
+    /// `binary_flag`: 1 when any event matches.
     BinaryFlag,
+    /// `date` of the matching event.
     Date,
+    /// `number_of_matches_in_period`.
     NumberOfMatchesInPeriod,
+    /// `code` of the matching event.
     Code,
+    /// `category` of the matching event's code in the codelist.
     Category,
+    /// `numeric_value` of the matching event.
     NumericValue,
 }
 
 /// Which matching event `date`, `code`, `category` and `numeric_value` come from.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Find {
+    /// `find_first_match_in_period: true`.
     First,
+    /// The last (the default).
     Last,
 }
 
 /// A variable's function with its validated arguments.
 #[derive(Debug, Clone, PartialEq)]
+#[allow(missing_docs)] // the fields are the function's arguments, named as in YAML
 pub enum Function {
-    RegisteredAsOf {
-        date: DateExpr,
-    },
+    /// `registered_as_of`: registered with a practice on `date`.
+    RegisteredAsOf { date: DateExpr },
+    /// `registered_with_one_practice_between`: one registration covering the whole period.
     RegisteredWithOnePracticeBetween {
         start_date: DateExpr,
         end_date: DateExpr,
     },
+    /// `with_complete_history_between`: registrations covering the whole period.
     WithCompleteHistoryBetween {
         start_date: DateExpr,
         end_date: DateExpr,
     },
+    /// `registered_practice_as_of`: an attribute of the practice on `date`.
     RegisteredPracticeAsOf {
         date: DateExpr,
         returning: PracticeReturning,
     },
-    AgeAsOf {
-        date: DateExpr,
-    },
+    /// `age_as_of`: age in whole years on `date`.
+    AgeAsOf { date: DateExpr },
+    /// `sex`.
     Sex,
-    DateOfBirth {
-        date_format: DateFormat,
-    },
+    /// `date_of_birth`.
+    DateOfBirth { date_format: DateFormat },
+    /// `died_from_any_cause`.
     DiedFromAnyCause {
         window: Window,
         returning: DiedReturning,
         date_format: DateFormat,
     },
+    /// `with_these_clinical_events`: over the events whose code is in `codelist`.
     WithTheseClinicalEvents {
         codelist: String,
         window: Window,
@@ -206,16 +230,15 @@ pub enum Function {
         find: Find,
         date_format: DateFormat,
     },
-    /// `cases` in file order; keys are the category labels (`int_keys`: all keys are
-    /// integers and the column is int).
+    /// `categorised_as`: `cases` in file order; keys are the category labels (`int_keys`: all
+    /// keys are integers and the column is int).
     CategorisedAs {
         cases: Vec<(String, Expr)>,
         default: String,
         int_keys: bool,
     },
-    Satisfying {
-        expression: Expr,
-    },
+    /// `satisfying`: a boolean expression over other variables.
+    Satisfying { expression: Expr },
 }
 
 impl Function {
@@ -272,11 +295,15 @@ pub enum GroupBy {
 /// One entry of `measures:`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct MeasureDef {
+    /// The id, naming the measure's files.
     pub id: String,
+    /// The numerator variable.
     pub numerator: String,
     /// A variable name, or `population` (1 for every patient in the cohort).
     pub denominator: String,
+    /// The grouping.
     pub group_by: GroupBy,
+    /// cohortextractor's small-number suppression.
     pub small_number_suppression: bool,
     /// Line of the measure in the file.
     pub line: usize,
@@ -286,6 +313,7 @@ pub struct MeasureDef {
 /// file, line and column (`yaml::Diagnostic`, the type `project.yaml` problems have too).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct StudyError {
+    /// The problems.
     pub problems: Vec<yaml::Diagnostic>,
 }
 

@@ -90,8 +90,7 @@ impl Batch {
             birth_month.rem_euclid(12) as u32 + 1,
             1,
         )
-        .map(date_to_days)
-        .unwrap_or(0);
+        .map_or(0, date_to_days);
         let death = death_day(world, dob, rng);
         self.p_id.push(id);
         self.p_dob.push(dob);
@@ -372,7 +371,7 @@ fn join_day(world: &World, dob: i32, rng: &mut Pcg64) -> i32 {
     } else {
         (2010, 2022)
     };
-    let year = from as f64 + rng.random::<f64>() * f64::from(to - from);
+    let year = f64::from(from) + rng.random::<f64>() * f64::from(to - from);
     let day = date_to_days(super::profile::ymd(1970, 1, 1)) + ((year - 1970.0) * 365.25) as i32;
     after_birth.max(day).min(world.data_end - 1)
 }

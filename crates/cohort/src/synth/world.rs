@@ -316,7 +316,7 @@ mod tests {
             let want = i + c[i..=j].partition_point(|&x| x <= u);
             prop_assert_eq!(first_above(&c, i, j, u), want);
             // Exactly on a value too.
-            let u = c[(i + j) / 2];
+            let u = c[usize::midpoint(i, j)];
             let want = i + c[i..=j].partition_point(|&x| x <= u);
             prop_assert_eq!(first_above(&c, i, j, u), want);
         }

@@ -8,14 +8,14 @@ use cohort::tables::{ClinicalEvent, EhrTables, Patient, Registration};
 use cohort::{engine, interpret, ir};
 use polars::prelude::{AnyValue, DataFrame};
 
-pub fn ymd(s: &str) -> NaiveDate {
+pub(crate) fn ymd(s: &str) -> NaiveDate {
     NaiveDate::parse_from_str(s, "%Y-%m-%d").unwrap()
 }
 
 /// Loads a study from YAML in a temporary project whose `codelists/` holds `ctv3.csv`
 /// (column CTV3ID: `Abc12`, `Xyz99`; category column `cat`: `a`, `x`) and `snomed.csv`
 /// (column `code`: `123456`).
-pub fn study(yaml: &str) -> ir::Study {
+pub(crate) fn study(yaml: &str) -> ir::Study {
     let dir = tempfile::tempdir().unwrap();
     std::fs::create_dir_all(dir.path().join("analysis")).unwrap();
     std::fs::create_dir_all(dir.path().join("codelists")).unwrap();
@@ -38,7 +38,7 @@ pub fn study(yaml: &str) -> ir::Study {
 }
 
 /// A study with the standard codelists, `population` and the given `variables:` body.
-pub fn study_with(population: &str, variables: &str) -> ir::Study {
+pub(crate) fn study_with(population: &str, variables: &str) -> ir::Study {
     study(&format!(
         "codelists:\n  ctv3: {{csv: codelists/ctv3.csv, system: ctv3, column: CTV3ID, category_column: cat}}\n  snomed: {{csv: codelists/snomed.csv, system: snomedct, column: code}}\npopulation:\n  {population}\nvariables:\n{variables}"
     ))
@@ -46,7 +46,7 @@ pub fn study_with(population: &str, variables: &str) -> ir::Study {
 
 /// Runs both engines for one index date, asserts they agree exactly (columns, dtypes,
 /// values), and returns the frame.
-pub fn both(study: &ir::Study, tables: &EhrTables, date: NaiveDate) -> DataFrame {
+pub(crate) fn both(study: &ir::Study, tables: &EhrTables, date: NaiveDate) -> DataFrame {
     let reference = interpret::extract(study, tables, date).unwrap();
     let fast = engine::extract_all(study, &tables.to_frames().unwrap(), &[date]).unwrap();
     assert_eq!(fast.len(), 1);
@@ -56,7 +56,11 @@ pub fn both(study: &ir::Study, tables: &EhrTables, date: NaiveDate) -> DataFrame
 
 /// Runs both engines over several index dates (the engine in one pass) and asserts they
 /// agree date by date.
-pub fn both_dates(study: &ir::Study, tables: &EhrTables, dates: &[NaiveDate]) -> Vec<DataFrame> {
+pub(crate) fn both_dates(
+    study: &ir::Study,
+    tables: &EhrTables,
+    dates: &[NaiveDate],
+) -> Vec<DataFrame> {
     let fast = engine::extract_all(study, &tables.to_frames().unwrap(), dates).unwrap();
     let mut sorted = dates.to_vec();
     sorted.sort();
@@ -71,7 +75,7 @@ pub fn both_dates(study: &ir::Study, tables: &EhrTables, dates: &[NaiveDate]) ->
         .collect()
 }
 
-pub fn assert_frames_equal(reference: &DataFrame, fast: &DataFrame, date: NaiveDate) {
+pub(crate) fn assert_frames_equal(reference: &DataFrame, fast: &DataFrame, date: NaiveDate) {
     let schema = |df: &DataFrame| {
         df.columns()
             .iter()
@@ -90,7 +94,7 @@ pub fn assert_frames_equal(reference: &DataFrame, fast: &DataFrame, date: NaiveD
 }
 
 /// Rows as `a|b|c` text (bools as 0/1, floats in Rust `{:?}`, strings raw).
-pub fn rows(df: &DataFrame) -> Vec<String> {
+pub(crate) fn rows(df: &DataFrame) -> Vec<String> {
     (0..df.height())
         .map(|i| {
             df.columns()
@@ -110,7 +114,7 @@ pub fn rows(df: &DataFrame) -> Vec<String> {
         .collect()
 }
 
-pub fn patient(id: i64, dob: &str, sex: &str) -> Patient {
+pub(crate) fn patient(id: i64, dob: &str, sex: &str) -> Patient {
     Patient {
         patient_id: id,
         date_of_birth: ymd(dob),
@@ -119,7 +123,7 @@ pub fn patient(id: i64, dob: &str, sex: &str) -> Patient {
     }
 }
 
-pub fn reg(
+pub(crate) fn reg(
     id: i64,
     start: &str,
     end: Option<&str>,
@@ -136,7 +140,7 @@ pub fn reg(
     }
 }
 
-pub fn event(
+pub(crate) fn event(
     id: i64,
     date: &str,
     ctv3: Option<&str>,

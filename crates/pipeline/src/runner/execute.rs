@@ -162,7 +162,11 @@ pub fn execute(
                     let what = panic
                         .downcast_ref::<String>()
                         .cloned()
-                        .or_else(|| panic.downcast_ref::<&str>().map(|s| s.to_string()))
+                        .or_else(|| {
+                            panic
+                                .downcast_ref::<&str>()
+                                .map(std::string::ToString::to_string)
+                        })
                         .unwrap_or_default();
                     Err(format!("internal error in image `{image}:{tag}`: {what}"))
                 }
@@ -229,7 +233,7 @@ mod tests {
     use super::*;
 
     fn words(s: &[&str]) -> Vec<String> {
-        s.iter().map(|w| w.to_string()).collect()
+        s.iter().map(std::string::ToString::to_string).collect()
     }
 
     fn program(executor: &Executor) -> (String, Vec<String>) {

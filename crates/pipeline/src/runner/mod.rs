@@ -252,8 +252,7 @@ pub fn run(
                 let ready = action.needs.iter().all(|n| {
                     status
                         .get(n)
-                        .map(|s| s.as_ref().is_some_and(|o| o.status.is_ok()))
-                        .unwrap_or(true)
+                        .is_none_or(|s| s.as_ref().is_some_and(|o| o.status.is_ok()))
                 });
                 if !ready || stop || running >= concurrency {
                     continue;
@@ -341,7 +340,7 @@ pub fn run(
             &reason,
         );
         o.duration_seconds = Some(done.duration);
-        o.outputs = done.check.matched.clone();
+        o.outputs.clone_from(&done.check.matched);
         o.warnings = done
             .check
             .undeclared
@@ -566,7 +565,7 @@ fn run_job(shared: &Shared, job: Job, live: Option<&mpsc::Sender<Message>>) -> F
         let lines: Vec<&str> = log_text.lines().collect();
         lines[lines.len().saturating_sub(20)..]
             .iter()
-            .map(|s| s.to_string())
+            .map(std::string::ToString::to_string)
             .collect()
     } else {
         Vec::new()

@@ -74,7 +74,7 @@ pub fn check_outputs(
 /// `patient_id` column and the number of rows of a CSV.
 pub fn level4_problems(path: &Path, rel: &str) -> Vec<String> {
     let mut problems = Vec::new();
-    let size = std::fs::metadata(path).map(|m| m.len()).unwrap_or(0);
+    let size = std::fs::metadata(path).map_or(0, |m| m.len());
     if size > LEVEL4_MAX_BYTES {
         problems.push(format!(
             "file size {:.2} MiB is larger than the limit of 16 MiB",

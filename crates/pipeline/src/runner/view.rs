@@ -89,8 +89,7 @@ impl<'a> View<'a> {
         for o in outcomes {
             let time = o
                 .duration_seconds
-                .map(|d| format!("{d:.1}s"))
-                .unwrap_or_else(|| "-".into());
+                .map_or_else(|| "-".into(), |d| format!("{d:.1}s"));
             let detail = match &o.status {
                 Status::Succeeded => {
                     let n = o.outputs.len();

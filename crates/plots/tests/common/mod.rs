@@ -11,7 +11,7 @@ use std::fmt::Write as _;
 use std::path::Path;
 
 /// Sorted as cohortextractor sorts group values (code point order).
-pub const REGIONS: [&str; 9] = [
+pub(crate) const REGIONS: [&str; 9] = [
     "East Midlands",
     "East of England",
     "London",
@@ -22,13 +22,13 @@ pub const REGIONS: [&str; 9] = [
     "West Midlands",
     "Yorkshire and the Humber",
 ];
-pub const AGE_BANDS: [&str; 9] = [
+pub(crate) const AGE_BANDS: [&str; 9] = [
     "0", "0-19", "20-29", "30-39", "40-49", "50-59", "60-69", "70-79", "80+",
 ];
-pub const SEXES: [&str; 4] = ["F", "I", "M", "U"];
+pub(crate) const SEXES: [&str; 4] = ["F", "I", "M", "U"];
 
 /// `2019-01-01` … `2021-01-01`.
-pub fn months() -> Vec<String> {
+pub(crate) fn months() -> Vec<String> {
     (0..25)
         .map(|i| format!("{}-{:02}-01", 2019 + i / 12, i % 12 + 1))
         .collect()
@@ -72,24 +72,24 @@ fn grouped(column: &str, groups: &[(&str, f64)]) -> String {
     out
 }
 
-pub fn sex_csv() -> String {
+pub(crate) fn sex_csv() -> String {
     grouped("sex", &[("F", 1.02), ("I", 0.0), ("M", 0.98), ("U", 0.0)])
 }
 
-pub fn region_csv() -> String {
+pub(crate) fn region_csv() -> String {
     let weights = [0.9, 1.1, 1.6, 0.5, 1.3, 1.7, 1.0, 1.05, 0.95];
     let groups: Vec<(&str, f64)> = REGIONS.iter().copied().zip(weights).collect();
     grouped("region", &groups)
 }
 
-pub fn age_band_csv() -> String {
+pub(crate) fn age_band_csv() -> String {
     let weights = [0.0, 0.4, 0.5, 0.6, 0.8, 1.0, 1.4, 1.8, 2.2];
     let groups: Vec<(&str, f64)> = AGE_BANDS.iter().copied().zip(weights).collect();
     grouped("age_band", &groups)
 }
 
 /// One total row per month (the project's measure format).
-pub fn total_csv() -> String {
+pub(crate) fn total_csv() -> String {
     let mut out = String::from("had_pulse_ox,population,value,date\r\n");
     for (m, date) in months().iter().enumerate() {
         let n = numerator(m, 2.0, 0) + numerator(m, 2.0, 2);
@@ -100,7 +100,7 @@ pub fn total_csv() -> String {
 }
 
 /// Writes the four measure files of the study into `dir`.
-pub fn write_study_measures(dir: &Path) {
+pub(crate) fn write_study_measures(dir: &Path) {
     std::fs::create_dir_all(dir).unwrap();
     for (name, text) in [
         ("measure_pulse_ox_by_sex.csv", sex_csv()),
@@ -114,7 +114,7 @@ pub fn write_study_measures(dir: &Path) {
 
 /// The combined cohortextractor reference measures (3 months), copies of those in
 /// `crates/measures/tests/data/cohortextractor-measures`.
-pub fn fixtures_dir() -> std::path::PathBuf {
+pub(crate) fn fixtures_dir() -> std::path::PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
         .join("../plots/tests/fixtures")
         .canonicalize()

@@ -14,6 +14,8 @@ use crate::lang::dates::parse_iso_date;
 use crate::lang::model::{ColumnType, DateFormat, Derived};
 
 /// Reads `f_path` (relative to the study root): `patient_id` and, if asked, one column.
+/// The extension is compared as cohortextractor compares it: exactly.
+#[allow(clippy::case_sensitive_file_extension_comparisons)]
 fn read(cx: &mut Cx, f_path: &str, column: Option<(&str, Type)>) -> Option<Vec<(i64, Value)>> {
     if !(f_path.ends_with(".csv") || f_path.ends_with(".csv.gz")) {
         cx.arg_err(
@@ -43,7 +45,10 @@ fn read_file(
 ) -> Result<Vec<(i64, Value)>, String> {
     let mut bytes = Vec::new();
     let file = std::fs::File::open(path).map_err(|e| format!("{shown}: cannot read: {e}"))?;
-    if shown.ends_with(".gz") {
+    if std::path::Path::new(shown)
+        .extension()
+        .is_some_and(|e| e.eq_ignore_ascii_case("gz"))
+    {
         flate2::read::GzDecoder::new(file)
             .read_to_end(&mut bytes)
             .map_err(|e| format!("{shown}: cannot read: {e}"))?;

@@ -1,0 +1,5 @@
+//! The measures crate's integration tests, in one binary (each test binary links polars).
+
+mod cli;
+mod errors;
+mod fixtures;

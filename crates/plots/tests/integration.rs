@@ -1,0 +1,5 @@
+//! The plots crate's integration tests, in one binary.
+
+mod common;
+mod figures;
+mod properties;
