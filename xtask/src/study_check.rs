@@ -3,7 +3,7 @@
 
 use std::path::Path;
 
-use cohort::study::StudyDefinition;
+use cohort::study::{Runtime, StudyDefinition};
 
 /// Checks the YAML study definition at `path` (and the codelists it loads) as
 /// `generate_cohort` would: every problem found, each naming the file, line and key.
@@ -14,13 +14,16 @@ pub fn check_study_definition(path: &Path) -> Result<(), Vec<String>> {
             .map(ToString::to_string)
             .collect::<Vec<_>>()
     })?;
-    let compiled = study
-        .compile()
-        .map_err(|err| vec![format!("{}: {err}", path.display())])?;
+    let compiled = study.compile(&Runtime::check()).map_err(|err| {
+        err.problems
+            .iter()
+            .map(ToString::to_string)
+            .collect::<Vec<_>>()
+    })?;
     if let Some(index_date) = study.index_date {
         compiled
             .check_dates(index_date)
-            .map_err(|err| vec![format!("{}: {err}", path.display())])?;
+            .map_err(|err| vec![err.to_string()])?;
     }
     Ok(())
 }

@@ -4,22 +4,34 @@
 //! `cargo bench -p cohort --bench engine [-- PATIENTS [INTERPRETER_PATIENTS] [--tables DIR]]`
 //! (defaults 1,000,000 and 20,000). The polars engine runs all 25 dates over PATIENTS (or
 //! over the tables of folder DIR, e.g. Parquet written by `xtask generate-ehr`), in passes of
-//! the size `engine::extract` chooses, then again in one pass; the reference interpreter runs
-//! date by date over the first INTERPRETER_PATIENTS-patient data set (0 skips it), and both
-//! are checked to agree there.
+//! the size it chooses, then again in one pass; the reference interpreter runs over the first
+//! INTERPRETER_PATIENTS-patient data set (0 skips it), and both are checked to agree there.
 
+use std::collections::HashMap;
 use std::path::Path;
 use std::time::Instant;
 
-use chrono::NaiveDate;
-use cohort::study::StudyDefinition;
+use cohort::study::{Runtime, StudyDefinition};
 use cohort::synth::{generate_frames, study_code_sets, SynthConfig};
-use cohort::{engine, interpret, source};
+use cohort::tables::TableFrames;
+use polars::prelude::DataFrame;
+use query::{Date, Engine};
 
-fn index_dates() -> Vec<NaiveDate> {
+fn index_dates() -> Vec<Date> {
     (0..25)
-        .filter_map(|m| NaiveDate::from_ymd_opt(2019 + m / 12, (m % 12 + 1) as u32, 1))
+        .filter_map(|m| Date::from_ymd(2019 + m / 12, (m % 12 + 1) as u32, 1))
         .collect()
+}
+
+fn by_name(frames: TableFrames) -> HashMap<String, DataFrame> {
+    let mut out = HashMap::new();
+    out.insert("patients".to_string(), frames.patients);
+    out.insert(
+        "practice_registrations".to_string(),
+        frames.practice_registrations,
+    );
+    out.insert("clinical_events".to_string(), frames.clinical_events);
+    out
 }
 
 fn main() {
@@ -36,7 +48,7 @@ fn main() {
     let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
     let definition = StudyDefinition::load(&root.join("analysis/study_definition.yaml"))
         .unwrap_or_else(|e| panic!("{e}"));
-    let study = definition.compile().expect("compile");
+    let study = definition.compile(&Runtime::check()).expect("compile");
     let dates = index_dates();
 
     let generate = |n: usize| {
@@ -55,7 +67,8 @@ fn main() {
     let frames = match &tables_dir {
         Some(dir) => {
             let started = Instant::now();
-            let frames = source::load_tables(Path::new(dir)).unwrap_or_else(|e| panic!("{e}"));
+            let frames =
+                cohort::tables::load_core_tables(Path::new(dir)).unwrap_or_else(|e| panic!("{e}"));
             println!(
                 "loaded {dir}: {} patients, {} registrations, {} clinical events in {:.2} s",
                 frames.patients.height(),
@@ -68,15 +81,19 @@ fn main() {
         None => generate(patients),
     };
     let patients = frames.patients.height();
-    let auto = engine::auto_dates_per_pass(patients, dates.len());
+    let frames = by_name(frames);
+    let auto = engine_polars::dates_per_pass(patients, dates.len(), engine_polars::ROWS_PER_PASS);
     for per_pass in [auto, dates.len()] {
+        let engine = engine_polars::PolarsEngine::new(frames.clone(), "bench")
+            .with_rows_per_pass(per_pass * patients.max(1));
         let started = Instant::now();
         let mut rows = 0usize;
-        engine::extract_in_passes(&study, &frames, &dates, per_pass, &mut |_, df| {
-            rows += df.height();
-            Ok::<(), interpret::ExtractError>(())
-        })
-        .expect("engine");
+        engine
+            .run(&study.dataset, &dates, &mut |_, batch| {
+                rows += batch.len();
+                Ok(())
+            })
+            .expect("engine");
         let secs = started.elapsed().as_secs_f64();
         println!(
             "engine: {patients} patients x {} index dates, {per_pass} per pass: {rows} output \
@@ -90,21 +107,21 @@ fn main() {
     if interp_patients == 0 {
         return;
     }
-    let small = generate(interp_patients);
-    let tables = source::frames_to_rows(&small).expect("rows");
+    let small = by_name(generate(interp_patients));
     let started = Instant::now();
-    let fast = engine::extract_all(&study, &small, &dates).expect("engine");
+    let fast = engine_polars::PolarsEngine::new(small.clone(), "bench")
+        .run_all(&study.dataset, &dates)
+        .expect("engine");
     let engine_secs = started.elapsed().as_secs_f64();
     let started = Instant::now();
-    let mut rows = 0usize;
-    for (date, fast_df) in &fast {
-        let reference = interpret::extract(&study, &tables, *date).expect("interpreter");
-        assert!(reference.equals(fast_df), "engines disagree on {date}");
-        rows += reference.height();
-    }
+    let reference = query::Interpreter::new(ehr::rows::to_tables(&small).expect("rows"))
+        .run_all(&study.dataset, &dates)
+        .expect("interpreter");
     let secs = started.elapsed().as_secs_f64();
+    assert!(reference == fast, "engines disagree");
+    let rows: usize = reference.iter().map(|(_, b)| b.len()).sum();
     println!(
-        "interpreter: {interp_patients} patients x {} index dates, date by date: {rows} output rows \
+        "interpreter: {interp_patients} patients x {} index dates: {rows} output rows \
          in {secs:.2} s (engine on the same data: {engine_secs:.2} s); results identical",
         dates.len()
     );

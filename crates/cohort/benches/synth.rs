@@ -8,7 +8,7 @@
 
 use std::time::Instant;
 
-use cohort::codelist::CodeSystem;
+use cohort::lang::CodeSystem;
 use cohort::output::OutputFormat;
 use cohort::synth::{write_ehr, CodeSet, SynthConfig};
 
@@ -59,7 +59,7 @@ fn main() {
     println!("peak memory so far: {}", peak_rss());
     if cohort {
         let started = Instant::now();
-        let tables = cohort::source::load_tables(dir.path()).expect("load tables");
+        let tables = cohort::tables::load_core_tables(dir.path()).expect("load tables");
         println!(
             "load_tables: {} clinical events in {:.2} s (peak memory so far: {})",
             tables.clinical_events.height(),

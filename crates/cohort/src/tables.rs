@@ -70,7 +70,9 @@ pub struct EhrTables {
 // ---------------------------------------------------------------------------------------------
 // Columnar form (polars), shared by the data-source loaders and the fast engine.
 
-use polars::prelude::{Column, DataFrame, DataType, NamedFrom, PolarsResult, Schema, Series};
+use polars::prelude::{
+    Column, DataFrame, DataType, NamedFrom, PolarsError, PolarsResult, Schema, Series,
+};
 
 /// The column names and polars dtypes of one contract table, in contract order.
 /// ids are `Int64`, dates polars `Date`, strings `String`, `numeric_value` `Float64`.
@@ -238,6 +240,129 @@ impl EhrTables {
             ),
         ])?;
         Ok(TableFrames {
+            patients,
+            practice_registrations,
+            clinical_events,
+        })
+    }
+}
+
+/// The three core tables of a table folder, with the core contract columns (as the synthetic
+/// generator writes them).
+pub fn load_core_tables(dir: &std::path::Path) -> Result<TableFrames, ehr::SourceError> {
+    let folder = ehr::TableFolder::open(dir)?;
+    let mut needed = std::collections::BTreeMap::new();
+    for t in [
+        names::PATIENTS,
+        names::PRACTICE_REGISTRATIONS,
+        names::CLINICAL_EVENTS,
+    ] {
+        let cols = table_columns(t)
+            .unwrap_or(&[])
+            .iter()
+            .map(|(c, _)| (*c).to_string())
+            .filter(|c| c != names::PATIENT_ID)
+            .collect();
+        needed.insert(t.to_string(), cols);
+    }
+    let mut loaded = folder.load(&needed)?;
+    let mut take = |t: &str| -> PolarsResult<DataFrame> {
+        let df = loaded.remove(t).unwrap_or_default();
+        let order: Vec<&str> = table_columns(t)
+            .unwrap_or(&[])
+            .iter()
+            .map(|(c, _)| *c)
+            .collect();
+        df.select(order)
+    };
+    let frame_err = |e: PolarsError| ehr::SourceError::Read {
+        table: "core tables".into(),
+        file: dir.to_path_buf(),
+        source: e,
+    };
+    Ok(TableFrames {
+        patients: take(names::PATIENTS).map_err(frame_err)?,
+        practice_registrations: take(names::PRACTICE_REGISTRATIONS).map_err(frame_err)?,
+        clinical_events: take(names::CLINICAL_EVENTS).map_err(frame_err)?,
+    })
+}
+
+impl EhrTables {
+    /// The frames (core contract columns and dtypes) as rows, in row order.
+    pub fn from_frames(frames: &TableFrames) -> PolarsResult<EhrTables> {
+        use names::*;
+        let ints = |df: &DataFrame, c: &str| -> PolarsResult<Vec<Option<i64>>> {
+            Ok(df.column(c)?.i64()?.iter().collect())
+        };
+        let strs = |df: &DataFrame, c: &str| -> PolarsResult<Vec<Option<String>>> {
+            Ok(df
+                .column(c)?
+                .str()?
+                .iter()
+                .map(|v| v.map(str::to_string))
+                .collect())
+        };
+        let dates = |df: &DataFrame, c: &str| -> PolarsResult<Vec<Option<NaiveDate>>> {
+            Ok(df
+                .column(c)?
+                .date()?
+                .physical()
+                .iter()
+                .map(|v| v.and_then(days_to_date))
+                .collect())
+        };
+        let p = &frames.patients;
+        let (ids, dobs, sexes, deaths) = (
+            ints(p, PATIENT_ID)?,
+            dates(p, DATE_OF_BIRTH)?,
+            strs(p, SEX)?,
+            dates(p, DATE_OF_DEATH)?,
+        );
+        let patients = (0..p.height())
+            .map(|i| Patient {
+                patient_id: ids[i].unwrap_or_default(),
+                date_of_birth: dobs[i].unwrap_or_default(),
+                sex: sexes[i].clone().unwrap_or_default(),
+                date_of_death: deaths[i],
+            })
+            .collect();
+        let r = &frames.practice_registrations;
+        let (ids, starts, ends, practices, regions, stps) = (
+            ints(r, PATIENT_ID)?,
+            dates(r, START_DATE)?,
+            dates(r, END_DATE)?,
+            ints(r, PRACTICE_PSEUDO_ID)?,
+            strs(r, PRACTICE_NUTS1_REGION_NAME)?,
+            strs(r, PRACTICE_STP)?,
+        );
+        let practice_registrations = (0..r.height())
+            .map(|i| Registration {
+                patient_id: ids[i].unwrap_or_default(),
+                start_date: starts[i].unwrap_or_default(),
+                end_date: ends[i],
+                practice_pseudo_id: practices[i].unwrap_or_default(),
+                practice_nuts1_region_name: regions[i].clone(),
+                practice_stp: stps[i].clone(),
+            })
+            .collect();
+        let e = &frames.clinical_events;
+        let (ids, ds, ctv3, snomed) = (
+            ints(e, PATIENT_ID)?,
+            dates(e, DATE)?,
+            strs(e, CTV3_CODE)?,
+            strs(e, SNOMEDCT_CODE)?,
+        );
+        let values: Vec<Option<f64>> = e.column(NUMERIC_VALUE)?.f64()?.iter().collect();
+        let clinical_events = (0..e.height())
+            .map(|i| ClinicalEvent {
+                patient_id: ids[i].unwrap_or_default(),
+                date: ds[i].unwrap_or_default(),
+                ctv3_code: ctv3[i].clone(),
+                snomedct_code: snomed[i].clone(),
+                numeric_value: values[i],
+            })
+            .collect();
+        Ok(EhrTables {
             patients,
             practice_registrations,
             clinical_events,

@@ -4,8 +4,7 @@
 use std::fs;
 use std::path::{Path, PathBuf};
 
-use chrono::NaiveDate;
-use cohort::output::{write_frame, OutputFormat};
+use cohort::output::{write_batch, OutputFormat};
 use cohort::study::StudyDefinition;
 
 const DATES: [&str; 3] = ["2020-01-01", "2020-02-01", "2020-03-01"];
@@ -52,18 +51,20 @@ fn generate_cohort_over_the_folder_gives_the_hand_worked_rows() {
 
 #[test]
 fn the_reference_interpreter_gives_the_same_hand_worked_rows() {
+    use query::Engine;
     let study = StudyDefinition::load(&repo_root().join("analysis/study_definition.yaml"))
         .unwrap()
-        .compile()
+        .compile(&cohort::study::Runtime::check())
         .unwrap();
-    let frames = cohort::source::load_tables(&edge_cases()).unwrap();
-    let rows = cohort::source::frames_to_rows(&frames).unwrap();
+    let folder = ehr::TableFolder::open(&edge_cases()).unwrap();
+    let frames = folder.load(&study.tables()).unwrap();
+    let interpreter = query::Interpreter::new(ehr::rows::to_tables(&frames).unwrap());
     let out = tempfile::tempdir().unwrap();
     for date in DATES {
-        let index_date = NaiveDate::parse_from_str(date, "%Y-%m-%d").unwrap();
-        let df = cohort::interpret::extract(&study, &rows, index_date).unwrap();
+        let index_date = query::Date::parse_iso(date).unwrap();
+        let batches = interpreter.run_all(&study.dataset, &[index_date]).unwrap();
         let path = out.path().join(format!("{date}.csv"));
-        write_frame(&df, &path, OutputFormat::Csv).unwrap();
+        write_batch(&batches[0].1, &study.columns, &path, OutputFormat::Csv).unwrap();
         assert_eq!(fs::read_to_string(&path).unwrap(), expected(date), "{date}");
     }
 }

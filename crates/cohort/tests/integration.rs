@@ -3,13 +3,11 @@
 mod cli_edge_cases;
 mod cli_generate_cohort;
 mod expectations_dummy;
-mod new_path_equivalence;
 mod output_writers;
 mod prop_engines;
 mod source_load;
 mod source_roundtrip_prop;
 mod spec_data;
-mod spec_engines;
 mod spec_study;
 mod spec_study_snapshot;
 mod spec_support;

@@ -7,7 +7,7 @@ use std::sync::LazyLock;
 use crate::spec_support::*;
 use chrono::{Duration, NaiveDate};
 use cohort::expr::{ArithOp, CmpOp, Expr};
-use cohort::ir::{self, Kind, Query};
+use cohort::lang::CompiledStudy;
 use cohort::tables::{ClinicalEvent, EhrTables, Patient, Registration};
 use proptest::prelude::*;
 
@@ -128,9 +128,9 @@ const VARIABLES: &str = "
   dob:
     date_of_birth: {date_format: YYYY-MM-DD}
   died:
-    died_from_any_cause: {on_or_before: index_date}
+    with_death_recorded_in_primary_care: {on_or_before: index_date}
   died_date:
-    died_from_any_cause: {between: [index_date - 1 year, index_date + 1 month], returning: date_of_death, date_format: YYYY-MM}
+    with_death_recorded_in_primary_care: {between: [index_date - 1 year, index_date + 1 month], returning: date_of_death, date_format: YYYY-MM}
   flag:
     with_these_clinical_events: {codelist: ctv3, between: [index_date, index_date + 1 month]}
   n:
@@ -162,20 +162,21 @@ const VARIABLES: &str = "
       2: n > 1 OR value < 0
 ";
 
-static REGISTERED: LazyLock<ir::Study> =
+static REGISTERED: LazyLock<CompiledStudy> =
     LazyLock::new(|| study_with("registered_as_of: index_date", VARIABLES));
 
-static SATISFYING: LazyLock<ir::Study> = LazyLock::new(|| {
+static SATISFYING: LazyLock<CompiledStudy> = LazyLock::new(|| {
     study_with(
-        "satisfying: {expression: 'alive OR n > 0', variables: {alive: {died_from_any_cause: {on_or_after: index_date}}}}",
+        "satisfying: {expression: 'alive OR n > 0', variables: {alive: {with_death_recorded_in_primary_care: {on_or_after: index_date}}}}",
         VARIABLES,
     )
 });
 
-/// Keeps only the output variable `keep` (and everything else still computed).
-fn only(study: &ir::Study, keep: &str) -> ir::Study {
+/// Keeps only the output column `which` (everything it uses is still computed).
+fn only(study: &CompiledStudy, which: usize) -> CompiledStudy {
     let mut s = study.clone();
-    s.outputs.retain(|&i| s.variables[i].name == keep);
+    s.dataset.columns = vec![s.dataset.columns[which].clone()];
+    s.columns = vec![s.columns[which].clone()];
     s
 }
 
@@ -198,8 +199,7 @@ proptest! {
         dates in arb_dates(),
         which in 0usize..22,
     ) {
-        let name = REGISTERED.output_variables().nth(which).unwrap().name.clone();
-        both_dates(&only(&REGISTERED, &name), &tables, &dates);
+        both_dates(&only(&REGISTERED, which), &tables, &dates);
     }
 
     #[test]
@@ -208,13 +208,9 @@ proptest! {
         dates in arb_dates(),
         expr in arb_condition(),
     ) {
-        let mut s = REGISTERED.clone();
-        s.variables.push(ir::Variable {
-            name: "random".to_string(),
-            kind: Kind::Bool,
-            query: Query::Satisfying(expr.clone()),
-        });
-        s.outputs = vec![s.variables.len() - 1];
+        let text = format!("{VARIABLES}  random:\n    satisfying: |\n      {expr}\n");
+        let full = study_with("registered_as_of: index_date", &text);
+        let s = only(&full, full.columns.len() - 1);
         let frames = both_dates(&s, &tables, &dates);
         prop_assert_eq!(frames.len(), { let mut d = dates.clone(); d.sort(); d.dedup(); d.len() });
     }

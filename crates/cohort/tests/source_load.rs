@@ -4,8 +4,9 @@ use std::path::Path;
 
 use chrono::NaiveDate;
 use cohort::output::{write_frame, OutputFormat};
-use cohort::source::{frames_to_rows, load_tables, DataSource, SourceError};
+use cohort::tables::load_core_tables as load_tables;
 use cohort::tables::{ClinicalEvent, EhrTables, Patient, Registration};
+use ehr::{DataSource, SourceError};
 use polars::prelude::*;
 
 fn d(s: &str) -> NaiveDate {
@@ -99,14 +100,19 @@ fn every_format_round_trips_to_the_same_rows_and_dtypes() {
             ],
             "{format}"
         );
-        assert_eq!(frames_to_rows(&frames).unwrap(), sample(), "{format}");
+        assert_eq!(
+            EhrTables::from_frames(&frames).unwrap(),
+            sample(),
+            "{format}"
+        );
         // Also through the URL form.
         let url = format!("file://{}", dir.path().display());
-        let via_url = DataSource::from_url(&url, Path::new("/"))
-            .unwrap()
-            .load()
-            .unwrap();
-        assert_eq!(frames_to_rows(&via_url).unwrap(), sample());
+        let DataSource::Folder(via_url) = DataSource::from_url(&url, Path::new("/")).unwrap()
+        else {
+            panic!("{url} is not a folder");
+        };
+        let via_url = load_tables(&via_url).unwrap();
+        assert_eq!(EhrTables::from_frames(&via_url).unwrap(), sample());
     }
 }
 
@@ -142,7 +148,7 @@ fn csv_extra_columns_are_ignored_and_columns_may_come_in_any_order() {
             .collect::<Vec<_>>(),
         ["patient_id", "date_of_birth", "sex", "date_of_death"]
     );
-    let rows = frames_to_rows(&frames).unwrap();
+    let rows = EhrTables::from_frames(&frames).unwrap();
     assert_eq!(rows.patients[1].date_of_death, Some(d("2020-03-03")));
     assert_eq!(rows.patients[0].sex, "M");
     assert_eq!(rows.practice_registrations[0].end_date, None);

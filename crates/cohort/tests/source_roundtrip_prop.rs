@@ -3,7 +3,7 @@
 
 use chrono::NaiveDate;
 use cohort::output::{write_frame, OutputFormat};
-use cohort::source::{frames_to_rows, load_tables};
+use cohort::tables::load_core_tables as load_tables;
 use cohort::tables::{ClinicalEvent, EhrTables, Patient, Registration};
 use proptest::prelude::*;
 
@@ -93,7 +93,7 @@ proptest! {
         ] {
             write_frame(df, &dir.path().join(format!("{name}.{format}")), format).unwrap();
         }
-        let back = frames_to_rows(&load_tables(dir.path()).unwrap()).unwrap();
+        let back = EhrTables::from_frames(&load_tables(dir.path()).unwrap()).unwrap();
         prop_assert_eq!(back, t);
     }
 }

@@ -3,7 +3,7 @@
 
 use std::path::{Path, PathBuf};
 
-use cohort::study::{ColumnType, Function, GroupBy, StudyDefinition};
+use cohort::study::{ColumnType, Derived, GroupBy, StudyDefinition};
 
 fn project_root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
@@ -64,14 +64,11 @@ fn the_project_study_loads_with_its_columns_measures_and_expectations() {
     let codelist = &study.codelists["pulse_oximetry_codes"];
     assert!(codelist.contains("Y2a48"));
     assert!(!codelist.contains("1325191000000108"));
-    match &study.variable("age_band").unwrap().function {
-        Function::CategorisedAs {
-            cases,
-            default,
-            int_keys,
-        } => {
+    let age_band = study.variable("age_band").unwrap();
+    assert_eq!(age_band.column_type, ColumnType::Str);
+    match &age_band.derived {
+        Derived::Categorised { cases, default } => {
             assert_eq!(default, "0");
-            assert!(!int_keys);
             let labels: Vec<&str> = cases.iter().map(|(l, _)| l.as_str()).collect();
             assert_eq!(
                 labels,
@@ -161,7 +158,7 @@ fn errors_name_file_line_column_and_key() {
         err("  age_band:\n    categorised_as:\n      \"0\": DEFAULT\n      \"young\": agee < 20\n");
     assert_eq!(
         e,
-        "analysis/study_definition.yaml:7:3: variable `age_band`: key `categorised_as`: \
+        "analysis/study_definition.yaml:10:16: variable `age_band`: key `categorised_as`: \
          category `young`: unknown variable `agee` in expression `agee < 20` \
          (known variables: age_band)"
     );
@@ -177,7 +174,7 @@ fn every_problem_is_reported_at_once() {
     assert!(lines[0].starts_with("analysis/study_definition.yaml:8:16: variable `a`: key `age_as_of`: argument `date`: invalid date expression `index_date + 1 week`"), "{e}");
     assert!(lines[1].starts_with("analysis/study_definition.yaml:10:5: variable `b`: unknown function `no_such_function`"), "{e}");
     assert_eq!(lines[2], "analysis/study_definition.yaml:12:11: variable `c`: key `sex`: unknown argument `foo` (it takes no arguments)");
-    assert_eq!(lines[3], "analysis/study_definition.yaml:13:3: variable `d`: key `with_these_clinical_events`: unknown codelist `nope` (known codelists: pulse)");
+    assert_eq!(lines[3], "analysis/study_definition.yaml:14:44: variable `d`: key `with_these_clinical_events`: unknown codelist `nope` (known codelists: pulse)");
 }
 
 #[test]
@@ -190,10 +187,10 @@ fn structural_errors() {
         ("  1abc:\n    sex: {}\n", "variable `1abc`: invalid name"),
         ("  x:\n    age_as_of: {}\n", "8:5: variable `x`: key `age_as_of`: missing required argument `date`"),
         ("  x:\n    registered_practice_as_of: {date: index_date}\n", "missing required argument `returning`"),
-        ("  x:\n    registered_practice_as_of: {date: index_date, returning: msoa}\n", "argument `returning`: unknown value `msoa`"),
-        ("  x:\n    with_these_clinical_events: {codelist: pulse, include_date_of_match: true}\n", "argument `include_date_of_match` is not supported"),
+        ("  x:\n    registered_practice_as_of: {date: index_date, returning: ward}\n", "argument `returning`: unknown value `ward`"),
+        ("  x:\n    sex: {}\n  x_date:\n    sex: {}\n  y:\n    with_these_clinical_events: {codelist: pulse, include_date_of_match: true}\n  y_date:\n    sex: {}\n", "variable `y_date`: defined more than once"),
         ("  x:\n    with_these_clinical_events: {codelist: pulse, between: [index_date]}\n", "expected a list of two dates"),
-        ("  x:\n    with_these_clinical_events: {codelist: pulse, on_or_before: index_date, on_or_after: index_date}\n", "only one of `between`, `on_or_before`, `on_or_after`"),
+        ("  x:\n    with_these_clinical_events: {codelist: pulse, between: [index_date, index_date], on_or_after: index_date}\n", "only one of `between`, `on_or_before`, `on_or_after`"),
         ("  x:\n    with_these_clinical_events: {codelist: pulse, returning: category}\n", "needs a codelist with a `category_column`"),
         ("  x:\n    with_these_clinical_events: {codelist: pulse, date_format: DD-MM}\n", "argument `date_format`: expected YYYY, YYYY-MM or YYYY-MM-DD"),
         ("  x:\n    sex: {}\n    age_as_of: index_date\n", "9:5: variable `x`: more than one function (`sex` and `age_as_of`)"),

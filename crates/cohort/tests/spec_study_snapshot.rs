@@ -4,7 +4,7 @@
 use std::path::Path;
 
 use crate::spec_support::*;
-use cohort::study::StudyDefinition;
+use cohort::study::{Runtime, StudyDefinition};
 use cohort::tables::EhrTables;
 
 fn tables() -> EhrTables {
@@ -57,22 +57,20 @@ fn the_study_over_a_hand_made_ehr() {
     let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
     let study = StudyDefinition::load(&root.join("analysis/study_definition.yaml"))
         .unwrap()
-        .compile()
+        .compile(&Runtime::check())
         .unwrap();
     let dates: Vec<_> = (0..25)
         .map(|m| ymd(&format!("{}-{:02}-01", 2019 + m / 12, m % 12 + 1)))
         .collect();
     let frames = both_dates(&study, &tables(), &dates);
-    let header = frames[0]
-        .get_column_names()
-        .iter()
-        .map(|n| n.as_str())
+    let header = std::iter::once("patient_id")
+        .chain(study.columns.iter().map(|c| c.name.as_str()))
         .collect::<Vec<_>>()
         .join("|");
     let mut text = format!("{header}\n");
     for (date, frame) in dates.iter().zip(&frames) {
         text.push_str(&format!("{date}\n"));
-        for row in rows(frame) {
+        for row in rows(&study, frame) {
             text.push_str(&format!("  {row}\n"));
         }
     }

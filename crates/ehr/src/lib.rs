@@ -5,6 +5,8 @@ pub mod contract;
 mod error;
 pub mod folder;
 pub mod rows;
+pub mod source;
 
 pub use error::SourceError;
 pub use folder::TableFolder;
+pub use source::DataSource;

@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 use clap::ArgMatches;
 use cohort::cli::{CohortOptions, DummyData};
 use cohort::output::OutputFormat;
-use cohort::source::DataSource;
+use ehr::DataSource;
 use pipeline::image::ImageError;
 
 use super::ImageCommand;

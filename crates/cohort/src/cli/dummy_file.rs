@@ -5,7 +5,7 @@ use std::path::Path;
 
 use polars::prelude::*;
 
-use crate::study::{ColumnType, DateFormat, Function, StudyDefinition};
+use crate::lang::{ColumnType, DateFormat, StudyDefinition};
 use crate::tables::names;
 
 /// Checks that `file` has exactly the columns `patient_id` and the study's output columns
@@ -67,7 +67,7 @@ pub(crate) fn check(study: &StudyDefinition, file: &Path) -> Result<(), String> 
         }
         let format = study
             .variable(column)
-            .and_then(|v| date_format(&v.function))
+            .and_then(|v| v.date_format)
             .unwrap_or(DateFormat::YearMonthDay);
         let values = series.str().map_err(|e| e.to_string())?;
         for (row, value) in values.iter().enumerate() {
@@ -88,15 +88,6 @@ pub(crate) fn check(study: &StudyDefinition, file: &Path) -> Result<(), String> 
 
 fn open(file: &Path) -> Result<File, String> {
     File::open(file).map_err(|e| format!("cannot read dummy data file {}: {e}", file.display()))
-}
-
-fn date_format(f: &Function) -> Option<DateFormat> {
-    match f {
-        Function::DateOfBirth { date_format }
-        | Function::DiedFromAnyCause { date_format, .. }
-        | Function::WithTheseClinicalEvents { date_format, .. } => Some(*date_format),
-        _ => None,
-    }
 }
 
 /// What `value` should have been, if it is not a valid `ty`.

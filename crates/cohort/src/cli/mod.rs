@@ -14,15 +14,16 @@ use chrono::NaiveDate;
 
 pub use options::{CohortOptions, DummyData};
 
-use crate::engine;
+use std::collections::HashMap;
+
+use ehr::{DataSource, SourceError};
+use polars::prelude::DataFrame;
+use query::{Engine, EngineError};
+
 use crate::expectations::{self, ExpectationsError};
-use crate::interpret::ExtractError;
-use crate::ir::CompileError;
-use crate::output::{parse_index_date_range, write_frame, OutputError, OutputFormat};
-use crate::source::{DataSource, SourceError};
-use crate::study::{StudyDefinition, StudyError};
+use crate::lang::{CompiledStudy, Runtime, StudyDefinition, StudyError};
+use crate::output::{parse_index_date_range, write_batch, write_frame, OutputError, OutputFormat};
 use crate::synth::{self, CodeSet, SynthConfig};
-use crate::tables::TableFrames;
 use files::names::{cohort_file_name, COHORT_STEM};
 use files::study::{StudyDefinitionError, StudyLanguage};
 use files::PendingFile;
@@ -40,9 +41,9 @@ pub enum CohortError {
     /// A study definition is invalid.
     #[error("{0}")]
     Study(#[from] StudyError),
-    /// A study definition does not compile to the IR.
+    /// A date expression gives a day that does not exist for an index date.
     #[error("{0}")]
-    Compile(#[from] CompileError),
+    Date(yaml::Diagnostic),
     /// The tables could not be loaded.
     #[error("{0}")]
     Source(#[from] SourceError),
@@ -51,7 +52,7 @@ pub enum CohortError {
     Output(#[from] OutputError),
     /// The engine failed.
     #[error("extraction failed: {0}")]
-    Extract(#[from] ExtractError),
+    Extract(#[from] EngineError),
     /// Expectations dummy data could not be generated.
     #[error("{0}")]
     Expectations(#[from] ExpectationsError),
@@ -91,6 +92,8 @@ enum Mode {
 /// One study definition to extract.
 struct Job {
     study: StudyDefinition,
+    /// Compiled for this run.
+    compiled: CompiledStudy,
     /// (index date, output path), in ascending date order.
     targets: Vec<(NaiveDate, PathBuf)>,
 }
@@ -137,10 +140,16 @@ pub fn generate_cohort(
         Some(r) if !r.is_empty() => Some(parse_index_date_range(r)?),
         _ => None,
     };
+    let runtime = Runtime {
+        today: chrono::Local::now().date_naive(),
+        vmp_mapping: None,
+        read_files: true,
+    };
     let mut jobs = Vec::new();
     for definition in &definitions {
         let path = &definition.path;
         let study = StudyDefinition::load(path)?;
+        let compiled = study.compile(&runtime)?;
         let suffix = if keep_suffix { definition.suffix() } else { "" };
         let targets = match &range {
             Some(dates) => dates
@@ -164,7 +173,15 @@ pub fn generate_cohort(
                 )]
             }
         };
-        jobs.push(Job { study, targets });
+        // Every date expression, for every index date, before any row is read.
+        for (date, _) in &targets {
+            compiled.check_dates(*date).map_err(CohortError::Date)?;
+        }
+        jobs.push(Job {
+            study,
+            compiled,
+            targets,
+        });
     }
     std::fs::create_dir_all(&out_dir)
         .map_err(io(format!("cannot create {}", out_dir.display())))?;
@@ -185,19 +202,37 @@ pub fn generate_cohort(
         }
     }
 
-    let mut tables: Option<TableFrames> = None;
+    let mut tables: Option<HashMap<String, DataFrame>> = None;
+    let mut location = String::new();
     for job in &jobs {
         if job.targets.is_empty() {
             continue;
         }
         let study_name = relative(&job.study.path, project_dir);
         match &mode {
-            Mode::Database(source) => {
+            Mode::Database(DataSource::Folder(dir)) => {
                 if tables.is_none() {
-                    writeln!(log, "Loading tables from {}", describe(source)).map_err(io("log"))?;
-                    tables = Some(source.load()?);
+                    writeln!(log, "Loading tables from {}", dir.display()).map_err(io("log"))?;
+                    let folder = ehr::TableFolder::open(dir)?;
+                    let mut needed = std::collections::BTreeMap::new();
+                    for j in &jobs {
+                        for (t, cols) in j.compiled.tables() {
+                            needed
+                                .entry(t)
+                                .or_insert_with(std::collections::BTreeSet::new)
+                                .extend(cols);
+                        }
+                    }
+                    tables = Some(folder.load(&needed)?);
+                    location = dir.display().to_string();
                 }
-                extract(job, tables.as_ref(), format, &study_name, log)?;
+                extract(job, tables.as_ref(), &location, format, &study_name, log)?;
+            }
+            Mode::Database(other) => {
+                return Err(usage(format!(
+                    "database URL `{}`: this data source is not supported yet (use a folder of table files: file://PATH)",
+                    other.describe()
+                )));
             }
             Mode::Synthetic(n) => {
                 if tables.is_none() {
@@ -209,9 +244,17 @@ pub fn generate_cohort(
                     .map_err(io("log"))?;
                     let frames = synth::generate_frames(&SynthConfig::new(*n, seed, codes))
                         .map_err(|e| usage(format!("synthetic data: {e}")))?;
-                    tables = Some(frames);
+                    let mut map = HashMap::new();
+                    map.insert("patients".to_string(), frames.patients);
+                    map.insert(
+                        "practice_registrations".to_string(),
+                        frames.practice_registrations,
+                    );
+                    map.insert("clinical_events".to_string(), frames.clinical_events);
+                    tables = Some(map);
+                    location = "synthetic data".to_string();
                 }
-                extract(job, tables.as_ref(), format, &study_name, log)?;
+                extract(job, tables.as_ref(), &location, format, &study_name, log)?;
             }
             Mode::Expectations(n) => {
                 writeln!(
@@ -257,7 +300,8 @@ pub fn generate_cohort(
 /// it comes.
 fn extract(
     job: &Job,
-    tables: Option<&TableFrames>,
+    tables: Option<&HashMap<String, DataFrame>>,
+    location: &str,
     format: OutputFormat,
     study_name: &str,
     log: &mut dyn Write,
@@ -265,9 +309,25 @@ fn extract(
     let Some(tables) = tables else {
         return Ok(());
     };
-    let ir = job.study.compile()?;
-    let paths: BTreeMap<NaiveDate, &PathBuf> = job.targets.iter().map(|(d, p)| (*d, p)).collect();
-    let dates: Vec<NaiveDate> = paths.keys().copied().collect();
+    let engine = engine_polars::PolarsEngine::new(tables.clone(), location);
+    run_engine(job, &engine, format, study_name, log)
+}
+
+/// Runs `engine` over every index date of `job`, writing each date's file on the thread pool
+/// as soon as the engine hands it over.
+fn run_engine(
+    job: &Job,
+    engine: &(dyn Engine + Sync),
+    format: OutputFormat,
+    study_name: &str,
+    log: &mut dyn Write,
+) -> Result<(), CohortError> {
+    let paths: BTreeMap<query::Date, &PathBuf> = job
+        .targets
+        .iter()
+        .map(|(d, p)| (query::Date::from_naive(*d), p))
+        .collect();
+    let dates: Vec<query::Date> = paths.keys().copied().collect();
     writeln!(
         log,
         "Extracting {study_name} for {} index date(s)",
@@ -275,27 +335,22 @@ fn extract(
     )
     .map_err(io("log"))?;
     let progress = Progress::new(dates.len() as u64, "files");
-    // Each date's frame is written on the thread pool as soon as the engine hands it over;
-    // results come back (in completion order) for the log.
+    let columns = &job.compiled.columns;
     let (done, results) = std::sync::mpsc::channel();
     let extracted = rayon::scope(|scope| {
-        engine::extract(
-            &ir,
-            tables,
-            &dates,
-            &mut |date, df| -> Result<(), CohortError> {
-                if let Some(path) = paths.get(&date) {
-                    let path = (*path).clone();
-                    let done = done.clone();
-                    scope.spawn(move |_| {
-                        let result = write_frame(&df, &path, format).map(|()| (path, df.height()));
-                        // The receiver outlives the scope.
-                        let _ = done.send(result);
-                    });
-                }
-                Ok(())
-            },
-        )
+        engine.run(&job.compiled.dataset, &dates, &mut |date, batch| {
+            if let Some(path) = paths.get(&date) {
+                let path = (*path).clone();
+                let done = done.clone();
+                scope.spawn(move |_| {
+                    let rows = batch.len();
+                    let result = write_batch(&batch, columns, &path, format).map(|()| (path, rows));
+                    // The receiver outlives the scope.
+                    let _ = done.send(result);
+                });
+            }
+            Ok(())
+        })
     });
     drop(done);
     extracted?;
@@ -321,12 +376,6 @@ fn file_label(path: &Path) -> String {
     path.file_name()
         .map(|n| n.to_string_lossy().into_owned())
         .unwrap_or_default()
-}
-
-fn describe(source: &DataSource) -> String {
-    match source {
-        DataSource::Folder(dir) => dir.display().to_string(),
-    }
 }
 
 /// The codelists of every job, each once.

@@ -23,8 +23,7 @@ use serde_yaml::Value as Yaml;
 pub use spec::{deep_merge, Distribution, Expectation, Rate};
 
 use crate::expr::Value;
-use crate::ir::window_bounds;
-use crate::study::{ColumnType, DateFormat, Function, StudyDefinition, Variable, Window};
+use crate::lang::{ColumnType, DateFormat, Derived, StudyDefinition, Variable};
 use crate::synth::mix;
 use crate::tables::{date_to_days, names};
 
@@ -88,9 +87,13 @@ pub fn generate(
         message,
     };
 
+    // A study that reads a file of patients (`with_value_from_file`, `which_exist_in_file`)
+    // has that file's patients as its dummy population.
+    let files = FileValues::read(study).map_err(|m| err(&study.population, m))?;
+    let population = files.ids.as_ref().map_or(population, Vec::len);
     let mut cols: Vec<Option<Col>> = vec![None; study.variables.len()];
     for (i, v) in study.variables.iter().enumerate() {
-        if is_derived(&v.function) {
+        if is_derived(&v.derived) {
             continue;
         }
         let merged = match &v.return_expectations {
@@ -112,12 +115,10 @@ pub fn generate(
             if cols[i].is_some() {
                 continue;
             }
-            let deps: Vec<usize> = v
-                .function
-                .dependencies()
+            let deps: Vec<usize> = dependencies(&v.derived)
                 .into_iter()
-                .map(|n| position(n).ok_or_else(|| err(v, format!("unknown variable `{n}`"))))
-                .collect::<Result<_, _>>()?;
+                .filter_map(|n| position(&n))
+                .collect();
             if deps.iter().any(|&j| cols[j].is_none()) {
                 pending = true;
                 continue;
@@ -130,7 +131,7 @@ pub fn generate(
                         .map_or(Value::Int(0), |c| c.value(row))
                 }
             };
-            let col = compute(v, population, &lookup).map_err(|m| err(v, m))?;
+            let col = compute(study, v, population, &lookup, &files).map_err(|m| err(v, m))?;
             cols[i] = Some(col);
             progressed = true;
         }
@@ -149,7 +150,10 @@ pub fn generate(
     }
 
     let mut rng = Pcg64::seed_from_u64(mix(date_seed, u64::MAX));
-    let ids = unique_ids(population, &mut rng);
+    let ids = match &files.ids {
+        Some(ids) => ids.clone(),
+        None => unique_ids(population, &mut rng),
+    };
     // Rows are generated in id-draw order; sort them by patient_id.
     let mut order: Vec<usize> = (0..population).collect();
     order.sort_by_key(|&r| ids[r]);
@@ -167,11 +171,9 @@ pub fn generate(
     DataFrame::new(population, columns).map_err(|e| err(&study.population, e.to_string()))
 }
 
-fn is_derived(f: &Function) -> bool {
-    matches!(
-        f,
-        Function::CategorisedAs { .. } | Function::Satisfying { .. }
-    )
+/// Whether a column is computed from others (or a file) rather than sampled.
+fn is_derived(d: &Derived) -> bool {
+    !matches!(d, Derived::Sampled)
 }
 
 fn reorder(col: Col, order: &[usize]) -> Col {
@@ -195,6 +197,24 @@ fn sample(
     let present = presence(e, n, rng);
     Ok(match v.column_type {
         ColumnType::Bool => Col::Bool(present),
+        ColumnType::Int if e.int.is_none() && e.categories.is_some() => {
+            // Integer categories (`category: {ratios: {"100": 0.1, …}}`, as IMD and
+            // rural/urban classes are written).
+            let labels = sample_labels(e, &present, rng);
+            Col::Int(
+                labels
+                    .iter()
+                    .map(|l| {
+                        if l.is_empty() {
+                            Ok(0)
+                        } else {
+                            l.parse::<i64>()
+                                .map_err(|_| format!("category `{l}` is not an integer"))
+                        }
+                    })
+                    .collect::<Result<_, _>>()?,
+            )
+        }
         ColumnType::Int => {
             let dist = e
                 .int
@@ -238,37 +258,11 @@ fn sample(
                 "a string column needs a `category: {ratios: {…}}` expectation".to_string(),
             )?;
             check_categories(study, v, ratios)?;
-            let labels: Vec<&str> = ratios.iter().map(|(l, _)| l.as_str()).collect();
-            let cumulative: Vec<f64> = ratios
-                .iter()
-                .scan(0.0, |t, (_, p)| {
-                    *t += p;
-                    Some(*t)
-                })
-                .collect();
-            Col::Str(
-                present
-                    .iter()
-                    .map(|&p| {
-                        let u = rng.random::<f64>() * cumulative.last().copied().unwrap_or(1.0);
-                        let k = cumulative
-                            .partition_point(|&c| c <= u)
-                            .min(labels.len() - 1);
-                        if p {
-                            labels[k].to_string()
-                        } else {
-                            String::new()
-                        }
-                    })
-                    .collect(),
-            )
+            Col::Str(sample_labels(e, &present, rng))
         }
         ColumnType::Date => {
-            let (format, window) = date_options(&v.function);
-            let bounds = match window {
-                Some(w) => Some(window_bounds(w, index_date).map_err(|e| e.to_string())?),
-                None => None,
-            };
+            let format = v.date_format.unwrap_or(DateFormat::YearMonthDay);
+            let (lo, hi) = window_bounds(v, index_date, chrono::Utc::now().date_naive())?;
             let span = (e.latest - e.earliest).num_days().max(0) as u64;
             Col::Str(
                 present
@@ -284,7 +278,7 @@ fn sample(
                             .latest
                             .checked_sub_days(Days::new(back))
                             .unwrap_or(e.latest);
-                        let inside = bounds.as_ref().is_none_or(|b| b.contains(date));
+                        let inside = lo.is_none_or(|l| date >= l) && hi.is_none_or(|h| date <= h);
                         if p && inside {
                             format.format(date)
                         } else {
@@ -335,13 +329,9 @@ fn check_categories(
     v: &Variable,
     ratios: &[(String, f64)],
 ) -> Result<(), String> {
-    if let Function::WithTheseClinicalEvents { codelist, .. } = &v.function {
-        if let Some(cats) = study
-            .codelists
-            .get(codelist)
-            .and_then(|c| c.categories.as_ref())
-        {
-            let known: HashSet<&str> = cats.values().map(String::as_str).collect();
+    if let Some(codelist) = &v.codelist {
+        if let Some(cl) = study.codelists.get(codelist).filter(|c| c.has_categories) {
+            let known: HashSet<&str> = cl.codes.values().flatten().map(String::as_str).collect();
             if let Some((bad, _)) = ratios.iter().find(|(l, _)| !known.contains(l.as_str())) {
                 return Err(format!(
                     "category.ratios: `{bad}` is not a category of codelist `{codelist}`"
@@ -352,22 +342,21 @@ fn check_categories(
     Ok(())
 }
 
-/// The date format and window of a date-returning function.
-fn date_options(f: &Function) -> (DateFormat, Option<&Window>) {
-    match f {
-        Function::DateOfBirth { date_format } => (*date_format, None),
-        Function::DiedFromAnyCause {
-            window,
-            date_format,
-            ..
-        }
-        | Function::WithTheseClinicalEvents {
-            window,
-            date_format,
-            ..
-        } => (*date_format, Some(window)),
-        _ => (DateFormat::YearMonthDay, None),
-    }
+/// The inclusive bounds of a variable's static window for an index date.
+fn window_bounds(
+    v: &Variable,
+    index_date: NaiveDate,
+    today: NaiveDate,
+) -> Result<(Option<NaiveDate>, Option<NaiveDate>), String> {
+    let Some((lo, hi)) = &v.window else {
+        return Ok((None, None));
+    };
+    let eval = |e: &Option<crate::lang::dates::DateExpr>| -> Result<Option<NaiveDate>, String> {
+        e.as_ref()
+            .map(|e| e.eval(Some(index_date), today).map_err(|e| e.to_string()))
+            .transpose()
+    };
+    Ok((eval(lo)?, eval(hi)?))
 }
 
 /// Draws ints or floats from a [`Distribution`].
@@ -473,19 +462,270 @@ fn unique_ids(n: usize, rng: &mut Pcg64) -> Vec<i64> {
     out
 }
 
-/// Evaluates a `categorised_as` or `satisfying` column from the columns it names.
-fn compute<'a, F, G>(v: &Variable, n: usize, lookup: &'a F) -> Result<Col, String>
+/// Draws one `category.ratios` label per present row (`""` for absent rows).
+fn sample_labels(e: &Expectation, present: &[bool], rng: &mut Pcg64) -> Vec<String> {
+    let ratios = e.categories.as_deref().unwrap_or(&[]);
+    if ratios.is_empty() {
+        return vec![String::new(); present.len()];
+    }
+    let labels: Vec<&str> = ratios.iter().map(|(l, _)| l.as_str()).collect();
+    let cumulative: Vec<f64> = ratios
+        .iter()
+        .scan(0.0, |t, (_, p)| {
+            *t += p;
+            Some(*t)
+        })
+        .collect();
+    present
+        .iter()
+        .map(|&p| {
+            let u = rng.random::<f64>() * cumulative.last().copied().unwrap_or(1.0);
+            let k = cumulative
+                .partition_point(|&c| c <= u)
+                .min(labels.len() - 1);
+            if p {
+                labels[k].to_string()
+            } else {
+                String::new()
+            }
+        })
+        .collect()
+}
+
+/// The variables a computed column is computed from.
+fn dependencies(d: &Derived) -> Vec<String> {
+    match d {
+        Derived::Categorised { cases, .. } => {
+            let mut out: Vec<String> = Vec::new();
+            for (_, e) in cases {
+                for n in e.names() {
+                    if !out.iter().any(|o| o == n) {
+                        out.push(n.to_string());
+                    }
+                }
+            }
+            out
+        }
+        Derived::Satisfying(e) => e.names().into_iter().map(str::to_string).collect(),
+        Derived::MinMax { sources, .. } => sources.clone(),
+        Derived::DateOf(source) => vec![source.clone()],
+        Derived::Sampled | Derived::Fixed(_) | Derived::FromFile { .. } => Vec::new(),
+    }
+}
+
+/// The values of a study's files, for the variables that read them.
+struct FileValues {
+    /// The first file's patients (ascending), when the study reads one.
+    ids: Option<Vec<i64>>,
+    /// (file, column) -> value per patient id.
+    values: std::collections::HashMap<(String, String), std::collections::HashMap<i64, String>>,
+}
+
+impl FileValues {
+    fn read(study: &StudyDefinition) -> Result<FileValues, String> {
+        let mut out = FileValues {
+            ids: None,
+            values: std::collections::HashMap::new(),
+        };
+        for v in study
+            .variables
+            .iter()
+            .chain(std::iter::once(&study.population))
+        {
+            let Derived::FromFile { path, column } = &v.derived else {
+                continue;
+            };
+            let file = study.project_dir.join(path);
+            let mut reader =
+                ::csv::Reader::from_path(&file).map_err(|e| format!("{path}: cannot read: {e}"))?;
+            let header: Vec<String> = reader
+                .headers()
+                .map_err(|e| format!("{path}: {e}"))?
+                .iter()
+                .map(str::to_string)
+                .collect();
+            let at = |c: &str| header.iter().position(|h| h == c);
+            let pid_at = at("patient_id").ok_or(format!("{path}: no column `patient_id`"))?;
+            let col_at = column.as_deref().and_then(at);
+            let mut ids = Vec::new();
+            let mut values = std::collections::HashMap::new();
+            for record in reader.records() {
+                let record = record.map_err(|e| format!("{path}: {e}"))?;
+                let pid: i64 = record
+                    .get(pid_at)
+                    .unwrap_or("")
+                    .trim()
+                    .parse()
+                    .map_err(|_| format!("{path}: a patient_id is not an integer"))?;
+                ids.push(pid);
+                if let Some(c) = col_at {
+                    values.insert(pid, record.get(c).unwrap_or("").to_string());
+                }
+            }
+            ids.sort_unstable();
+            ids.dedup();
+            out.ids.get_or_insert(ids);
+            if let Some(c) = column {
+                out.values.insert((path.clone(), c.clone()), values);
+            }
+        }
+        Ok(out)
+    }
+}
+
+/// Evaluates a computed column: from the columns it names, a constant, or a file.
+fn compute<'a, F, G>(
+    study: &StudyDefinition,
+    v: &Variable,
+    n: usize,
+    lookup: &'a F,
+    files: &FileValues,
+) -> Result<Col, String>
 where
     F: Fn(usize) -> G,
     G: Fn(&str) -> Value + 'a,
 {
-    match &v.function {
-        Function::Satisfying { expression } => Ok(Col::Bool(
+    let text_col = |texts: Vec<String>| -> Result<Col, String> {
+        Ok(match v.column_type {
+            ColumnType::Bool => Col::Bool(texts.iter().map(|t| t == "1" || t == "true").collect()),
+            ColumnType::Int => Col::Int(texts.iter().map(|t| t.parse().unwrap_or(0)).collect()),
+            ColumnType::Float => {
+                Col::Float(texts.iter().map(|t| t.parse().unwrap_or(0.0)).collect())
+            }
+            ColumnType::Str | ColumnType::Date => Col::Str(texts),
+        })
+    };
+    match &v.derived {
+        Derived::Fixed(text) => text_col(vec![text.clone(); n]),
+        Derived::FromFile { path, column } => {
+            let ids = files.ids.clone().unwrap_or_default();
+            match column {
+                None => Ok(Col::Bool(vec![true; n])),
+                Some(c) => {
+                    let values = files.values.get(&(path.clone(), c.clone()));
+                    text_col(
+                        ids.iter()
+                            .map(|id| values.and_then(|m| m.get(id)).cloned().unwrap_or_default())
+                            .collect(),
+                    )
+                }
+            }
+        }
+        Derived::DateOf(source) => {
+            // Empty exactly where the source is missing; otherwise a date in the window.
+            let format = v.date_format.unwrap_or(DateFormat::YearMonthDay);
+            let src = study.variable(source);
+            Ok(Col::Str(
+                (0..n)
+                    .map(|r| {
+                        let value = lookup(r)(source);
+                        if !value.truthy() {
+                            return String::new();
+                        }
+                        let d = match &src.and_then(|s| s.window.clone()) {
+                            Some((Some(lo), _)) => {
+                                lo.eval(None, chrono::Utc::now().date_naive()).ok()
+                            }
+                            _ => None,
+                        };
+                        d.map_or_else(String::new, |d| format.format(d))
+                    })
+                    .collect(),
+            ))
+        }
+        Derived::MinMax { sources, max } => {
+            let mut out = Vec::with_capacity(n);
+            for r in 0..n {
+                let get = lookup(r);
+                let mut best: Option<Value> = None;
+                for s in sources {
+                    let x = get(s);
+                    if !x.truthy() {
+                        continue;
+                    }
+                    let better = match &best {
+                        None => true,
+                        Some(b) => {
+                            let ord = compare_values(&x, b);
+                            if *max {
+                                ord.is_gt()
+                            } else {
+                                ord.is_lt()
+                            }
+                        }
+                    };
+                    if better {
+                        best = Some(x);
+                    }
+                }
+                out.push(best);
+            }
+            Ok(match v.column_type {
+                ColumnType::Int => Col::Int(
+                    out.iter()
+                        .map(|b| match b {
+                            Some(Value::Int(i)) => *i,
+                            _ => 0,
+                        })
+                        .collect(),
+                ),
+                ColumnType::Float => Col::Float(
+                    out.iter()
+                        .map(|b| match b {
+                            Some(Value::Float(f)) => *f,
+                            Some(Value::Int(i)) => *i as f64,
+                            _ => 0.0,
+                        })
+                        .collect(),
+                ),
+                ColumnType::Bool => Col::Bool(
+                    out.iter()
+                        .map(|b| b.as_ref().is_some_and(Value::truthy))
+                        .collect(),
+                ),
+                ColumnType::Str | ColumnType::Date => Col::Str(
+                    out.into_iter()
+                        .map(|b| match b {
+                            Some(Value::Str(s)) => s,
+                            _ => String::new(),
+                        })
+                        .collect(),
+                ),
+            })
+        }
+        _ => compute_expression(v, n, lookup),
+    }
+}
+
+fn compare_values(a: &Value, b: &Value) -> std::cmp::Ordering {
+    match (a, b) {
+        (Value::Str(x), Value::Str(y)) => x.cmp(y),
+        (Value::Int(x), Value::Int(y)) => x.cmp(y),
+        _ => {
+            let f = |v: &Value| match v {
+                Value::Int(i) => *i as f64,
+                Value::Float(f) => *f,
+                Value::Bool(b) => f64::from(u8::from(*b)),
+                Value::Str(_) => 0.0,
+            };
+            f(a).total_cmp(&f(b))
+        }
+    }
+}
+
+/// Evaluates a `categorised_as` or `satisfying` column from the columns it names.
+fn compute_expression<'a, F, G>(v: &Variable, n: usize, lookup: &'a F) -> Result<Col, String>
+where
+    F: Fn(usize) -> G,
+    G: Fn(&str) -> Value + 'a,
+{
+    match &v.derived {
+        Derived::Satisfying(expression) => Ok(Col::Bool(
             (0..n)
                 .map(|r| expression.eval(&lookup(r)).truthy())
                 .collect(),
         )),
-        Function::CategorisedAs { cases, default, .. } => {
+        Derived::Categorised { cases, default } => {
             let labels: Vec<&str> = (0..n)
                 .map(|r| {
                     let var = lookup(r);

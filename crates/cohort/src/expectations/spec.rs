@@ -4,7 +4,7 @@
 use chrono::NaiveDate;
 use serde_yaml::Value;
 
-use crate::dates::DateExpr;
+use crate::lang::dates::DateExpr;
 
 /// How dates (and, for non-universal rates, which rows are present) are generated.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -135,7 +135,7 @@ pub fn parse(
         }
         DateExpr::parse(text)
             .map_err(|e| format!("date.{key}: {e}"))?
-            .eval(Some(index_date))
+            .eval(Some(index_date), today)
             .map_err(|e| format!("date.{key}: {e}"))
     };
     let (earliest, latest) = (date_of("earliest")?, date_of("latest")?);

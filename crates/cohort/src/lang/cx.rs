@@ -36,6 +36,8 @@ pub(crate) struct Built {
     pub(crate) row: Option<(FrameRef, Vec<SeriesRef>, Position)>,
     /// What expectations dummy data computes.
     pub(crate) derived: Derived,
+    /// The function's static window (for expectations dummy data).
+    pub(crate) window: Option<(Option<DateExpr>, Option<DateExpr>)>,
 }
 
 impl Built {
@@ -50,6 +52,7 @@ impl Built {
             no_date_of: None,
             row: None,
             derived: Derived::Sampled,
+            window: None,
         }
     }
 
@@ -217,6 +220,8 @@ pub(crate) struct Cx<'s, 'a, 'n> {
     pub(crate) n_errors: usize,
     /// `categorised_as`'s mapping node.
     pub(crate) categories: Option<&'n Node>,
+    /// The window's bounds as written, when none depends on a patient.
+    pub(crate) window: Option<(Option<DateExpr>, Option<DateExpr>)>,
 }
 
 impl<'n> Cx<'_, '_, 'n> {
@@ -509,6 +514,20 @@ impl<'n> Cx<'_, '_, 'n> {
             );
             return None;
         }
+        let exprs = |n: Option<&Node>| -> Option<Option<DateExpr>> {
+            match n {
+                None => Some(None),
+                Some(n) => {
+                    let e = DateExpr::parse(n.scalar_text()?).ok()?;
+                    e.variable().is_none().then_some(Some(e))
+                }
+            }
+        };
+        self.window = match between.and_then(Node::as_seq) {
+            Some([a, b]) => exprs(Some(a)).zip(exprs(Some(b))),
+            Some(_) => None,
+            None => exprs(after).zip(exprs(before)),
+        };
         let mut w = Window::default();
         if let Some(n) = between {
             match n.as_seq() {

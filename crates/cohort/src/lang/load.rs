@@ -280,14 +280,25 @@ pub(crate) fn load_node(
             hidden: c.hidden,
             return_expectations: c.return_expectations.map(Node::to_value),
             derived: b.derived.clone(),
+            window: b.window.clone(),
+            codelist: c
+                .arg("codelist")
+                .and_then(Node::scalar_text)
+                .map(str::to_string),
         };
         if c.name == "population" {
             population = Some(var);
             continue;
         }
         variables.push(var);
-        for suffix in ["_date", "_date_measured"] {
+        for (arg, suffix) in [
+            ("include_date_of_match", "_date"),
+            ("include_measurement_date", "_date_measured"),
+        ] {
             let extra = format!("{}{suffix}", c.name);
+            if !c.arg_bool(arg) {
+                continue;
+            }
             if let Some(e) = shared.built.get(&extra) {
                 variables.push(Variable {
                     name: extra.clone(),
@@ -299,6 +310,8 @@ pub(crate) fn load_node(
                     hidden: c.hidden,
                     return_expectations: None,
                     derived: e.derived.clone(),
+                    window: b.window.clone(),
+                    codelist: None,
                 });
             }
         }
@@ -730,12 +743,15 @@ fn build_call(shared: &mut Shared, c: &Call) -> Option<Built> {
         helpers: c.helpers.clone(),
         n_errors,
         categories: (c.spec.name == "categorised_as").then_some(c.node),
+        window: None,
     };
     let built = (c.spec.build)(&mut cx);
+    let window = cx.window.take();
     if cx.failed() {
         return None;
     }
-    let built = built?;
+    let mut built = built?;
+    built.window = window;
     for (arg, suffix) in [
         ("include_date_of_match", "_date"),
         ("include_measurement_date", "_date_measured"),

@@ -8,6 +8,7 @@ use chrono::NaiveDate;
 use yaml::{Diagnostic, Node, Pos};
 
 use super::codelists::Codelist;
+use super::dates::DateExpr;
 
 /// A validated study definition (`analysis/study_definition*.yaml`, or the definition a
 /// `study_definition*.py` records).
@@ -57,6 +58,11 @@ pub struct Variable {
     pub return_expectations: Option<serde_yaml::Value>,
     /// What `--dummy-data=expectations` computes instead of sampling.
     pub derived: Derived,
+    /// The window (`between` / `on_or_before` / `on_or_after`) when its bounds do not depend on
+    /// a patient: (lower, upper), each absent or a date expression.
+    pub window: Option<(Option<DateExpr>, Option<DateExpr>)>,
+    /// The `codelist` argument, if the function has one.
+    pub codelist: Option<String>,
 }
 
 impl Variable {

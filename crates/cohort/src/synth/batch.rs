@@ -414,7 +414,7 @@ fn standard_normal(rng: &mut Pcg64) -> f64 {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::codelist::CodeSystem;
+    use crate::lang::CodeSystem;
     use crate::synth::{CodeSet, SynthConfig};
 
     /// One batch's tables built value by value: the simple reference for [`frames`].

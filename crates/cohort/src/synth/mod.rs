@@ -30,8 +30,8 @@ pub use population::AGE_BANDS_2018;
 pub use profile::RateProfile;
 pub use write::{write_ehr, SynthSummary};
 
-use crate::codelist::CodeSystem;
-use crate::tables::{EhrTables, TableFrames};
+use crate::lang::CodeSystem;
+use crate::tables::TableFrames;
 use batch::Batch;
 use world::World;
 
@@ -80,14 +80,16 @@ impl SynthConfig {
     }
 }
 
-/// The code sets of a study definition's codelists (in name order).
-pub fn study_code_sets(study: &crate::study::StudyDefinition) -> Vec<CodeSet> {
+/// The code sets of a study definition's CTV3 and SNOMED CT codelists (in name order): the
+/// codes its clinical events are drawn from.
+pub fn study_code_sets(study: &crate::lang::StudyDefinition) -> Vec<CodeSet> {
     study
         .codelists
         .values()
+        .filter(|c| matches!(c.system, CodeSystem::Ctv3 | CodeSystem::Snomedct))
         .map(|c| CodeSet {
             system: c.system,
-            codes: c.codes.iter().cloned().collect(),
+            codes: c.codes.keys().cloned().collect(),
         })
         .collect()
 }
@@ -108,18 +110,4 @@ pub fn generate_frames(config: &SynthConfig) -> PolarsResult<TableFrames> {
 /// `n` patients from `seed` with events from `codes`, default profiles, in memory.
 pub fn generate_tables(n: usize, seed: u64, codes: Vec<CodeSet>) -> PolarsResult<TableFrames> {
     generate_frames(&SynthConfig::new(n, seed, codes))
-}
-
-/// As [`generate_tables`], in row form (for the reference interpreter).
-pub fn generate_rows(
-    n: usize,
-    seed: u64,
-    codes: Vec<CodeSet>,
-) -> Result<EhrTables, crate::source::SourceError> {
-    let frames =
-        generate_tables(n, seed, codes).map_err(|source| crate::source::SourceError::Frame {
-            table: "synthetic".into(),
-            source,
-        })?;
-    crate::source::frames_to_rows(&frames)
 }

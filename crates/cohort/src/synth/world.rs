@@ -6,7 +6,7 @@ use rand_pcg::Pcg64;
 use super::population::{age_weights, BACKGROUND_CODES, REGIONS, SEXES};
 use super::profile::ymd;
 use super::SynthConfig;
-use crate::codelist::CodeSystem;
+use crate::lang::CodeSystem;
 use crate::tables::date_to_days;
 
 /// A practice: pseudo id, region index into [`REGIONS`], STP code.
@@ -246,8 +246,8 @@ impl World {
                 for code in &set.codes {
                     members.push(codes.len());
                     let (ctv3, snomedct) = match set.system {
-                        CodeSystem::Ctv3 => (Some(code.clone()), None),
                         CodeSystem::Snomedct => (None, Some(code.clone())),
+                        _ => (Some(code.clone()), None),
                     };
                     codes.push(Code {
                         ctv3,

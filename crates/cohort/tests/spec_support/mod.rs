@@ -2,20 +2,22 @@
 //! frames as text rows.
 #![allow(dead_code)]
 
+use std::collections::HashMap;
+
 use chrono::NaiveDate;
-use cohort::study::StudyDefinition;
+use cohort::lang::{CompiledStudy, Runtime, StudyDefinition};
 use cohort::tables::{ClinicalEvent, EhrTables, Patient, Registration};
-use cohort::{engine, interpret, ir};
-use polars::prelude::{AnyValue, DataFrame};
+use polars::prelude::DataFrame;
+use query::{Batch, ColumnData, Engine};
 
 pub(crate) fn ymd(s: &str) -> NaiveDate {
     NaiveDate::parse_from_str(s, "%Y-%m-%d").unwrap()
 }
 
-/// Loads a study from YAML in a temporary project whose `codelists/` holds `ctv3.csv`
-/// (column CTV3ID: `Abc12`, `Xyz99`; category column `cat`: `a`, `x`) and `snomed.csv`
-/// (column `code`: `123456`).
-pub(crate) fn study(yaml: &str) -> ir::Study {
+/// Loads and compiles a study from YAML in a temporary project whose `codelists/` holds
+/// `ctv3.csv` (column CTV3ID: `Abc12`, `Xyz99`; category column `cat`: `a`, `x`) and
+/// `snomed.csv` (column `code`: `123456`).
+pub(crate) fn study(yaml: &str) -> CompiledStudy {
     let dir = tempfile::tempdir().unwrap();
     std::fs::create_dir_all(dir.path().join("analysis")).unwrap();
     std::fs::create_dir_all(dir.path().join("codelists")).unwrap();
@@ -33,83 +35,76 @@ pub(crate) fn study(yaml: &str) -> ir::Study {
     std::fs::write(&path, yaml).unwrap();
     StudyDefinition::load(&path)
         .unwrap_or_else(|e| panic!("{e}"))
-        .compile()
-        .unwrap()
+        .compile(&Runtime::check())
+        .unwrap_or_else(|e| panic!("{e}"))
 }
 
 /// A study with the standard codelists, `population` and the given `variables:` body.
-pub(crate) fn study_with(population: &str, variables: &str) -> ir::Study {
+pub(crate) fn study_with(population: &str, variables: &str) -> CompiledStudy {
     study(&format!(
         "codelists:\n  ctv3: {{csv: codelists/ctv3.csv, system: ctv3, column: CTV3ID, category_column: cat}}\n  snomed: {{csv: codelists/snomed.csv, system: snomedct, column: code}}\npopulation:\n  {population}\nvariables:\n{variables}"
     ))
 }
 
-/// Runs both engines for one index date, asserts they agree exactly (columns, dtypes,
-/// values), and returns the frame.
-pub(crate) fn both(study: &ir::Study, tables: &EhrTables, date: NaiveDate) -> DataFrame {
-    let reference = interpret::extract(study, tables, date).unwrap();
-    let fast = engine::extract_all(study, &tables.to_frames().unwrap(), &[date]).unwrap();
-    assert_eq!(fast.len(), 1);
-    assert_frames_equal(&reference, &fast[0].1, date);
-    reference
+/// The three core tables as frames by name.
+pub(crate) fn frames(tables: &EhrTables) -> HashMap<String, DataFrame> {
+    let f = tables.to_frames().unwrap();
+    let mut out = HashMap::new();
+    out.insert("patients".to_string(), f.patients);
+    out.insert(
+        "practice_registrations".to_string(),
+        f.practice_registrations,
+    );
+    out.insert("clinical_events".to_string(), f.clinical_events);
+    out
 }
 
-/// Runs both engines over several index dates (the engine in one pass) and asserts they
-/// agree date by date.
+/// Runs the reference interpreter and the polars engine (in passes of a few rows) over every
+/// date, asserts they agree exactly, and returns the rows per date.
 pub(crate) fn both_dates(
-    study: &ir::Study,
+    study: &CompiledStudy,
     tables: &EhrTables,
     dates: &[NaiveDate],
-) -> Vec<DataFrame> {
-    let fast = engine::extract_all(study, &tables.to_frames().unwrap(), dates).unwrap();
-    let mut sorted = dates.to_vec();
+) -> Vec<Batch> {
+    let mut sorted: Vec<query::Date> = dates.iter().map(|d| query::Date::from_naive(*d)).collect();
     sorted.sort();
     sorted.dedup();
-    assert_eq!(fast.iter().map(|(d, _)| *d).collect::<Vec<_>>(), sorted);
-    fast.into_iter()
-        .map(|(d, df)| {
-            let reference = interpret::extract(study, tables, d).unwrap();
-            assert_frames_equal(&reference, &df, d);
-            reference
-        })
-        .collect()
-}
-
-pub(crate) fn assert_frames_equal(reference: &DataFrame, fast: &DataFrame, date: NaiveDate) {
-    let schema = |df: &DataFrame| {
-        df.columns()
-            .iter()
-            .map(|c| (c.name().to_string(), c.dtype().clone()))
-            .collect::<Vec<_>>()
-    };
-    assert_eq!(schema(reference), schema(fast), "schemas differ on {date}");
-    assert_eq!(
-        rows(reference),
-        rows(fast),
-        "values differ on {date}\nreference:\n{reference}\nengine:\n{fast}"
-    );
-    for c in fast.columns() {
-        assert_eq!(c.null_count(), 0, "nulls in {} on {date}", c.name());
+    let frames = frames(tables);
+    let reference = query::Interpreter::new(ehr::rows::to_tables(&frames).unwrap())
+        .run_all(&study.dataset, &sorted)
+        .unwrap();
+    let fast = engine_polars::PolarsEngine::new(frames, "test")
+        .with_rows_per_pass(5)
+        .run_all(&study.dataset, &sorted)
+        .unwrap();
+    assert_eq!(reference.len(), fast.len());
+    for ((d, r), (_, f)) in reference.iter().zip(&fast) {
+        assert_eq!(rows(study, r), rows(study, f), "values differ on {d}");
     }
+    reference.into_iter().map(|(_, b)| b).collect()
 }
 
-/// Rows as `a|b|c` text (bools as 0/1, floats in Rust `{:?}`, strings raw).
-pub(crate) fn rows(df: &DataFrame) -> Vec<String> {
-    (0..df.height())
+/// Rows as `a|b|c` text (bools as 0/1, floats in Rust `{:?}`, dates in their column's
+/// format, strings raw, missing values as written).
+pub(crate) fn rows(study: &CompiledStudy, batch: &Batch) -> Vec<String> {
+    (0..batch.len())
         .map(|i| {
-            df.columns()
-                .iter()
-                .map(|c| match c.get(i).unwrap() {
-                    AnyValue::Boolean(b) => u8::from(b).to_string(),
-                    AnyValue::Int64(v) => v.to_string(),
-                    AnyValue::Float64(v) => format!("{v:?}"),
-                    AnyValue::String(s) => s.to_string(),
-                    AnyValue::StringOwned(s) => s.to_string(),
-                    AnyValue::Null => "NULL".to_string(),
-                    other => format!("{other:?}"),
-                })
-                .collect::<Vec<_>>()
-                .join("|")
+            let mut cells = vec![batch.patient_ids[i].to_string()];
+            for (c, col) in batch.columns.iter().zip(&study.columns) {
+                cells.push(match c {
+                    ColumnData::Bool(v) => v[i].map_or(String::new(), |b| u8::from(b).to_string()),
+                    ColumnData::Int(v) => v[i].map_or(String::new(), |x| x.to_string()),
+                    ColumnData::Float(v) => v[i].map_or(String::new(), |x| format!("{x:?}")),
+                    ColumnData::Str(v) => v.get(i).unwrap_or("").to_string(),
+                    ColumnData::Date(v) => v[i].map_or(String::new(), |d| {
+                        col.date_format
+                            .unwrap_or(cohort::lang::DateFormat::YearMonthDay)
+                            .query()
+                            .format(d)
+                    }),
+                });
+            }
+            cells.join("|")
         })
         .collect()
 }
