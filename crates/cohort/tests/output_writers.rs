@@ -133,7 +133,7 @@ fn a_missing_folder_is_an_error_naming_the_path() {
 fn formats_parse_and_name_files() {
     assert_eq!(
         "feather".parse::<OutputFormat>().unwrap(),
-        OutputFormat::Arrow
+        OutputFormat::Feather
     );
     assert_eq!(
         "csv.gz".parse::<OutputFormat>().unwrap(),
@@ -146,7 +146,7 @@ fn formats_parse_and_name_files() {
     );
     assert_eq!(
         OutputFormat::from_file_name("x.feather"),
-        Some(OutputFormat::Arrow)
+        Some(OutputFormat::Feather)
     );
     assert_eq!(OutputFormat::from_file_name(".csv"), None);
     assert_eq!(OutputFormat::from_file_name("x.txt"), None);

@@ -17,8 +17,11 @@ pub enum TableFormat {
     CsvGz,
     /// `.parquet`
     Parquet,
-    /// `.arrow`: an Arrow IPC file; `feather` is accepted as a name for it.
+    /// `.arrow`: an Arrow IPC file.
     Arrow,
+    /// `.feather`: an Arrow IPC file named as cohortextractor's `--output-format feather`
+    /// names it (Feather v2 is the Arrow IPC file format).
+    Feather,
 }
 
 /// Extensions (and format names) with their formats, longest first where one ends another.
@@ -27,7 +30,7 @@ const EXTENSIONS: [(&str, TableFormat); 5] = [
     ("csv", TableFormat::Csv),
     ("parquet", TableFormat::Parquet),
     ("arrow", TableFormat::Arrow),
-    ("feather", TableFormat::Arrow),
+    ("feather", TableFormat::Feather),
 ];
 
 impl TableFormat {
@@ -38,10 +41,16 @@ impl TableFormat {
             TableFormat::CsvGz => "csv.gz",
             TableFormat::Parquet => "parquet",
             TableFormat::Arrow => "arrow",
+            TableFormat::Feather => "feather",
         }
     }
 
-    /// The format a file name ends with (`x.csv.gz` → CsvGz, `x.feather` → Arrow), if any.
+    /// Whether files of this format are Arrow IPC files (`.arrow`, `.feather`).
+    pub fn is_arrow_ipc(self) -> bool {
+        matches!(self, TableFormat::Arrow | TableFormat::Feather)
+    }
+
+    /// The format a file name ends with (`x.csv.gz` → CsvGz, `x.feather` → Feather), if any.
     pub fn from_file_name(name: &str) -> Option<TableFormat> {
         TableFormat::strip_extension(name).map(|(_, format)| format)
     }
@@ -144,7 +153,7 @@ mod tests {
         );
         assert_eq!(
             TableFormat::from_file_name("x.feather"),
-            Some(TableFormat::Arrow)
+            Some(TableFormat::Feather)
         );
         assert_eq!(TableFormat::from_file_name(".csv"), None);
         assert_eq!(TableFormat::from_file_name("xcsv"), None);
@@ -155,7 +164,7 @@ mod tests {
         );
         assert_eq!(
             TableFormat::strip_extension("cohort.feather"),
-            Some(("cohort", TableFormat::Arrow))
+            Some(("cohort", TableFormat::Feather))
         );
     }
 
@@ -179,7 +188,7 @@ mod tests {
         );
         assert_eq!(
             parse_cohort_file_name("input_b_2020-11-01.feather", "_b"),
-            Some(("2020-11-01".into(), TableFormat::Arrow))
+            Some(("2020-11-01".into(), TableFormat::Feather))
         );
         for other in [
             "input_b_2020-11-01.csv",

@@ -70,15 +70,53 @@ impl KahanSum {
     }
 }
 
-/// For a category column: `rank[code]` = position of the value in code point order.
+/// For a category column: `rank[code]` = position of the value in the order pandas sorts
+/// the column by: numerically when every value is an integer (pandas reads the column as
+/// int64: `practice` 1, 2, 10) or else a number (float64), otherwise in code point order.
 fn ranks(column: &CategoryColumn) -> (Vec<u32>, Vec<u32>) {
     let mut order: Vec<u32> = (0..column.values.len() as u32).collect();
-    // UTF-8 byte order is code point order.
-    order.sort_unstable_by(|&a, &b| {
+    // Empty (missing) values sort first and do not make a column textual.
+    let ints: Option<Vec<i64>> = column
+        .values
+        .iter()
+        .map(|v| {
+            if v.is_empty() {
+                Some(i64::MIN)
+            } else {
+                v.parse().ok()
+            }
+        })
+        .collect();
+    let floats: Option<Vec<f64>> = column
+        .values
+        .iter()
+        .map(|v| {
+            if v.is_empty() {
+                Some(f64::NEG_INFINITY)
+            } else {
+                v.parse::<f64>().ok().filter(|f| f.is_finite())
+            }
+        })
+        .collect();
+    let text = |a: u32, b: u32| {
+        // UTF-8 byte order is code point order.
         column.values[a as usize]
             .as_bytes()
             .cmp(column.values[b as usize].as_bytes())
-    });
+    };
+    match (ints, floats) {
+        (Some(ints), _) => order.sort_unstable_by(|&a, &b| {
+            ints[a as usize]
+                .cmp(&ints[b as usize])
+                .then_with(|| text(a, b))
+        }),
+        (None, Some(floats)) => order.sort_unstable_by(|&a, &b| {
+            floats[a as usize]
+                .total_cmp(&floats[b as usize])
+                .then_with(|| text(a, b))
+        }),
+        _ => order.sort_unstable_by(|&a, &b| text(a, b)),
+    }
     let mut rank = vec![0u32; order.len()];
     for (pos, &code) in order.iter().enumerate() {
         rank[code as usize] = pos as u32;
@@ -360,6 +398,27 @@ mod tests {
         assert!(r.denominator.as_ref().unwrap().integer);
         assert!(!r.numerator.integer);
         assert_eq!(r.value[5], 0.5);
+    }
+
+    #[test]
+    fn integer_groups_sort_numerically_as_pandas_does() {
+        let f = frame(
+            "x,practice,score\n1,10,2.5\n1,2,10\n0,1,-1\n1,2,0.5\n",
+            &["practice", "score"],
+            &["x"],
+        );
+        let r = run(
+            &MeasureSpec::new("m", "x", POPULATION).group_by(&["practice"]),
+            &f,
+        );
+        let groups: Vec<&str> = r.groups.iter().map(|g| g[0].as_str()).collect();
+        assert_eq!(groups, ["1", "2", "10"]);
+        let r = run(
+            &MeasureSpec::new("m", "x", POPULATION).group_by(&["score"]),
+            &f,
+        );
+        let groups: Vec<&str> = r.groups.iter().map(|g| g[0].as_str()).collect();
+        assert_eq!(groups, ["-1", "0.5", "2.5", "10"]);
     }
 
     #[test]

@@ -107,7 +107,9 @@ pub fn read_frame(input: &InputFile, needs: &[ColumnUse]) -> Result<Frame, Measu
                 needs,
             )
         }
-        TableFormat::Parquet | TableFormat::Arrow => columnar::read(input, needs),
+        TableFormat::Parquet | TableFormat::Arrow | TableFormat::Feather => {
+            columnar::read(input, needs)
+        }
     }
 }
 

@@ -14,7 +14,7 @@
 //! `csv.writer` writes it), byte-identical to cohortextractor 1.93.3 except that `group_by`
 //! absent or `population` gives one total row per date. Numerator sums are floats (`234.0`),
 //! the population count an int (`502`, `502.0` once suppression put a NaN in the column),
-//! `value` in Python repr, NaN as an empty field. Group rows are sorted by code point with
+//! `value` in Python repr, NaN as an empty field. Group rows are sorted as pandas sorts them (numbers numerically, text by code point) with
 //! every combination of the values seen in that file.
 //!
 //! Optional: disclosure control per measure or for all ([`Disclosure`]) and an ehrQL-style

@@ -263,13 +263,14 @@ fn columnar_inputs_with_bool_and_int_columns() {
     ];
     generate_measures_with(&specs, &Options::new(dir.path()), &mut Vec::new()).unwrap();
     let read = |name: &str| std::fs::read_to_string(dir.path().join(name)).unwrap();
-    // Practice ids are keyed as strings (lexicographic, "10" < "2"), null as "".
+    // Integer and float groups sort numerically, as pandas sorts them ("2" < "10"); a null
+    // group ("") comes first.
     assert_eq!(
         read("measure_by_practice_2021-01-01.csv"),
-        "practice,flag,population,value\n,1.0,1,1.0\n10,2.0,2,1.0\n2,0.0,1,0.0\n"
+        "practice,flag,population,value\n,1.0,1,1.0\n2,0.0,1,0.0\n10,2.0,2,1.0\n"
     );
     assert_eq!(
         read("measure_by_ratio_2021-01-01.csv"),
-        "ratio,flag,population,value\n0.5,2.0,2,1.0\n1e-05,0.0,1,0.0\n2.0,1.0,1,1.0\n"
+        "ratio,flag,population,value\n1e-05,0.0,1,0.0\n0.5,2.0,2,1.0\n2.0,1.0,1,1.0\n"
     );
 }

@@ -167,7 +167,7 @@ mod tests {
             "--study=study_definition_x",
         ])
         .unwrap();
-        assert_eq!(a.output_format, Some(OutputFormat::Arrow));
+        assert_eq!(a.output_format, Some(OutputFormat::Feather));
         assert!(
             a.skip_existing,
             "--skip is a unique prefix of --skip-existing"

@@ -66,7 +66,7 @@ fn write_frame_to(
                 .map(|_| ())
                 .map_err(polars_err)
         }
-        OutputFormat::Arrow => {
+        OutputFormat::Arrow | OutputFormat::Feather => {
             let mut df = df.clone();
             IpcWriter::new(BufWriter::new(file))
                 .finish(&mut df)

@@ -159,7 +159,7 @@ impl<'a> Sink<'a> {
                 Box::new(ParquetWriter::new(out).batched(&schema).map_err(err)?),
                 path,
             ),
-            OutputFormat::Arrow => {
+            OutputFormat::Arrow | OutputFormat::Feather => {
                 let arrow_schema = schema.to_arrow(CompatLevel::newest());
                 let fields =
                     polars_arrow::io::ipc::write::default_ipc_fields(arrow_schema.iter_values());
