@@ -84,9 +84,32 @@ fn run_case(case: &Case, maker: EngineMaker) -> Result<(), String> {
     std::fs::write(&study_path, &case.study).map_err(|e| e.to_string())?;
     let outcome = (|| -> Result<BTreeMap<String, String>, String> {
         let study = StudyDefinition::load(&study_path).map_err(|e| e.to_string())?;
+        // Tables: written as CSV files and loaded like any table folder.
+        let tables_dir = root.join("tables");
+        std::fs::create_dir_all(&tables_dir).map_err(|e| e.to_string())?;
+        for (name, csv) in &case.tables {
+            std::fs::write(tables_dir.join(format!("{name}.csv")), csv)
+                .map_err(|e| e.to_string())?;
+        }
+        let folder = ehr::TableFolder::open(&tables_dir).map_err(|e| e.to_string())?;
+        let vmp_mapping = folder
+            .load_vmp_mapping()
+            .map_err(|e| e.to_string())?
+            .map(|df| {
+                let col = |n: &str| -> Vec<String> {
+                    df.column(n)
+                        .unwrap()
+                        .str()
+                        .unwrap()
+                        .iter()
+                        .map(|v| v.unwrap_or("").to_string())
+                        .collect()
+                };
+                col("id").into_iter().zip(col("prev_id")).collect()
+            });
         let runtime = Runtime {
             today: chrono::NaiveDate::from_ymd_opt(2026, 12, 1).unwrap(),
-            vmp_mapping: None,
+            vmp_mapping,
             read_files: true,
         };
         let compiled = study.compile(&runtime).map_err(|e| e.to_string())?;
@@ -112,10 +135,9 @@ fn run_case(case: &Case, maker: EngineMaker) -> Result<(), String> {
         }
         let mut needed = compiled.tables();
         // Tables a case gives but the study does not read still count as present.
-        for name in case.tables.keys() {
+        for name in case.tables.keys().filter(|n| *n != "vmp_mapping") {
             needed.entry(name.clone()).or_default();
         }
-        let folder = ehr::TableFolder::open(&tables_dir).map_err(|e| e.to_string())?;
         let frames = folder.load(&needed).map_err(|e| e.to_string())?;
         let qdates: Vec<Date> = dates.iter().map(|d| Date::from_naive(*d)).collect();
         let engine = maker(&frames);

@@ -140,9 +140,16 @@ pub fn generate_cohort(
         Some(r) if !r.is_empty() => Some(parse_index_date_range(r)?),
         _ => None,
     };
+    // dm+d codelists are expanded through the source's `vmp_mapping` table, when it has one.
+    let vmp_mapping = match &mode {
+        Mode::Database(DataSource::Folder(dir)) => ehr::TableFolder::open(dir)?
+            .load_vmp_mapping()?
+            .map(|df| vmp_pairs(&df)),
+        _ => None,
+    };
     let runtime = Runtime {
         today: chrono::Local::now().date_naive(),
-        vmp_mapping: None,
+        vmp_mapping,
         read_files: true,
     };
     let mut jobs = Vec::new();
@@ -362,6 +369,25 @@ fn run_engine(
     }
     progress.finish(log).map_err(io("log"))?;
     Ok(())
+}
+
+/// The `(id, prev_id)` rows of a loaded `vmp_mapping` table.
+fn vmp_pairs(df: &DataFrame) -> Vec<(String, String)> {
+    let col = |name: &str| -> Vec<Option<String>> {
+        df.column(name)
+            .ok()
+            .and_then(|c| {
+                c.str()
+                    .ok()
+                    .map(|s| s.iter().map(|v| v.map(str::to_string)).collect())
+            })
+            .unwrap_or_default()
+    };
+    col("id")
+        .into_iter()
+        .zip(col("prev_id"))
+        .filter_map(|(a, b)| Some((a?, b?)))
+        .collect()
 }
 
 /// `path` relative to `base` when it is inside it.
