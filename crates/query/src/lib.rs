@@ -16,6 +16,8 @@ pub mod engine;
 pub mod interpret;
 pub mod model;
 pub mod scalar;
+#[cfg(feature = "testing")]
+pub mod testing;
 pub mod value;
 
 pub use batch::{Batch, ColumnData, StrColumn};

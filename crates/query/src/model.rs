@@ -106,7 +106,9 @@ pub enum Frame {
         parts: Vec<(FrameRef, Vec<SeriesRef>)>,
     },
     /// The rows of `source` for which `condition` (a row-level series over `source`'s rows,
-    /// possibly using patient-level series) is true.
+    /// possibly using patient-level series) is true. Over a patient-level `source` the
+    /// condition is patient-level: the patient's one row is kept or not (a column of the
+    /// filtered frame is null where it is not).
     Filter {
         /// The frame filtered.
         source: FrameRef,
