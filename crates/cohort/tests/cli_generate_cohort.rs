@@ -335,13 +335,26 @@ fn usage_errors_are_clear() {
     let e = gen(
         p.path(),
         CohortOptions {
-            database_url: Some("postgresql://u:secret@h/db".into()),
+            database_url: Some("sc://u:secret@127.0.0.1:1".into()),
             ..CohortOptions::default()
         },
     )
     .unwrap_err();
     assert!(
         e.contains("not supported yet") && !e.contains("secret"),
+        "{e}"
+    );
+    // Nothing listens on port 1: one line, naming the server without the password.
+    let e = gen(
+        p.path(),
+        CohortOptions {
+            database_url: Some("postgresql://u:secret@127.0.0.1:1/db".into()),
+            ..CohortOptions::default()
+        },
+    )
+    .unwrap_err();
+    assert!(
+        e.contains("127.0.0.1:1") && !e.contains("secret") && !e.contains('\n'),
         "{e}"
     );
     let e = gen(

@@ -49,21 +49,40 @@ struct Case {
 }
 
 /// An engine over the tables of a case.
-type EngineMaker = fn(&HashMap<String, DataFrame>) -> Box<dyn Engine>;
+type EngineMaker = fn(&HashMap<String, DataFrame>) -> Result<Box<dyn Engine>, String>;
 
-/// Every engine the spec runs on; a new engine joins here.
+/// Every engine the spec runs on; a new engine joins here. PostgreSQL joins when the machine
+/// has it (`engine_sql::testing::server` prints how to enable it otherwise).
 fn engines() -> Vec<(&'static str, EngineMaker)> {
-    vec![
+    let mut engines: Vec<(&'static str, EngineMaker)> = vec![
         ("interpreter", |frames| {
-            Box::new(query::Interpreter::new(
-                ehr::rows::to_tables(frames).expect("rows"),
-            ))
+            Ok(Box::new(query::Interpreter::new(
+                ehr::rows::to_tables(frames).map_err(|e| e.to_string())?,
+            )))
         }),
         ("polars", |frames| {
             // Small passes, so the pass logic is exercised too.
-            Box::new(engine_polars::PolarsEngine::new(frames.clone(), "spec").with_rows_per_pass(7))
+            Ok(Box::new(
+                engine_polars::PolarsEngine::new(frames.clone(), "spec").with_rows_per_pass(7),
+            ))
         }),
-    ]
+    ];
+    if engine_sql::testing::server().is_some() {
+        engines.push(("postgres", |frames| {
+            let server = engine_sql::testing::server().ok_or("no PostgreSQL server")?;
+            let url = server.fresh_schema("spec")?;
+            let tables = ehr::rows::to_tables(frames).map_err(|e| e.to_string())?;
+            let engine = engine_sql::postgres::PostgresEngine::connect_url(url.clone())
+                .map_err(|e| e.to_string())?;
+            engine
+                .with_client(|c| engine_sql::postgres::load_tables(c, &url.schema, &tables))
+                .and_then(|r| r)
+                .map_err(|e| e.to_string())?;
+            // Small result COPYs, so the runs of index dates are exercised too.
+            Ok(Box::new(engine.with_rows_per_copy(3)))
+        }));
+    }
+    engines
 }
 
 fn spec_dir() -> PathBuf {
@@ -140,7 +159,7 @@ fn run_case(case: &Case, maker: EngineMaker) -> Result<(), String> {
         }
         let frames = folder.load(&needed).map_err(|e| e.to_string())?;
         let qdates: Vec<Date> = dates.iter().map(|d| Date::from_naive(*d)).collect();
-        let engine = maker(&frames);
+        let engine = maker(&frames)?;
         let batches = engine
             .run_all(&compiled.dataset, &qdates)
             .map_err(|e| e.to_string())?;

@@ -187,7 +187,12 @@ fn compare(op: Comparison, a: &Column, b: &Column, types: &[Type]) -> R<Column> 
             .zip(y.iter())
             .map(|(x, y)| {
                 let (x, y) = (x?, y?);
-                Some(cmp(op, x.total_cmp(&y), std::cmp::Ordering::Equal))
+                // -0.0 equals 0.0, as in SQL and Python.
+                Some(cmp(
+                    op,
+                    (x + 0.0).total_cmp(&(y + 0.0)),
+                    std::cmp::Ordering::Equal,
+                ))
             })
             .collect(),
         (Arr::Date(x), Arr::Date(y)) => zip(op, x.iter(), y.iter()),

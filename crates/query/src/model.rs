@@ -20,8 +20,8 @@
 //!   table) the dataset reads; the population keeps those for which it is true.
 //! - **Aggregates** ignore nulls; over no rows (or only nulls) they are null, except `Exists`
 //!   (false), `Count` and `CountDistinct` (0).
-//! - **Order**: values compare as [`crate::Value::total_cmp`] says: numbers numerically,
-//!   strings by code point, dates by day, null before any value.
+//! - **Order**: values compare as [`crate::Value::total_cmp`] says: numbers numerically
+//!   (-0.0 equals 0.0), strings by code point, dates by day, null before any value.
 //! - **Picks** sort a patient's rows by the keys (ascending, nulls first) and take the first or
 //!   the last; rows that tie on every key must not differ in any column the query reads
 //!   (front ends add keys until that holds).

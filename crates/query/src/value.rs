@@ -268,7 +268,7 @@ impl Value {
     }
 
     /// Total order used by sorting, MIN/MAX and DISTINCT: null first, then by value; numbers
-    /// compare numerically (ints and floats together), strings by code point, dates by day.
+    /// compare numerically (ints and floats together; -0.0 equals 0.0), strings by code point, dates by day.
     /// Values of different non-numeric types order by type (never compared in valid queries).
     pub fn total_cmp(&self, other: &Value) -> Ordering {
         use Value::{Bool, Date, Float, Int, Null, Str};
@@ -279,8 +279,9 @@ impl Value {
             (Bool(a), Bool(b)) => a.cmp(b),
             (Int(a), Int(b)) => a.cmp(b),
             (Int(_) | Float(_), Int(_) | Float(_)) => {
+                // `+ 0.0` turns -0.0 into 0.0: the two are equal, as in SQL and Python.
                 let (a, b) = (self.as_f64().unwrap_or(0.0), other.as_f64().unwrap_or(0.0));
-                a.total_cmp(&b)
+                (a + 0.0).total_cmp(&(b + 0.0))
             }
             (Str(a), Str(b)) => a.as_bytes().cmp(b.as_bytes()),
             (Date(a), Date(b)) => a.cmp(b),
@@ -315,7 +316,7 @@ impl std::hash::Hash for Value {
             Value::Bool(b) => b.hash(state),
             // Ints and floats that compare equal hash equally.
             Value::Int(i) => (*i as f64).to_bits().hash(state),
-            Value::Float(f) => f.to_bits().hash(state),
+            Value::Float(f) => (f + 0.0).to_bits().hash(state),
             Value::Str(s) => s.hash(state),
             Value::Date(d) => d.hash(state),
         }

@@ -141,10 +141,22 @@ pub fn generate_cohort(
         _ => None,
     };
     // dm+d codelists are expanded through the source's `vmp_mapping` table, when it has one.
+    // A PostgreSQL database is connected to (and its schema checked) before anything else.
+    let postgres = match &mode {
+        Mode::Database(DataSource::Postgres(url)) => {
+            Some(engine_sql::postgres::PostgresEngine::connect(url)?)
+        }
+        _ => None,
+    };
     let vmp_mapping = match &mode {
         Mode::Database(DataSource::Folder(dir)) => ehr::TableFolder::open(dir)?
             .load_vmp_mapping()?
             .map(|df| vmp_pairs(&df)),
+        Mode::Database(DataSource::Postgres(_)) => postgres
+            .as_ref()
+            .map(engine_sql::postgres::PostgresEngine::load_vmp_mapping)
+            .transpose()?
+            .flatten(),
         _ => None,
     };
     let runtime = Runtime {
@@ -234,6 +246,17 @@ pub fn generate_cohort(
                     location = dir.display().to_string();
                 }
                 extract(job, tables.as_ref(), &location, format, &study_name, log)?;
+            }
+            Mode::Database(DataSource::Postgres(_)) => {
+                let Some(engine) = postgres.as_ref() else {
+                    return Err(usage("the PostgreSQL connection was not made"));
+                };
+                if location.is_empty() {
+                    location = format!("schema {} at {}", engine.url().schema, engine.url());
+                    writeln!(log, "Running the study in PostgreSQL: {location}")
+                        .map_err(io("log"))?;
+                }
+                run_engine(job, engine, format, &study_name, log)?;
             }
             Mode::Database(other) => {
                 return Err(usage(format!(

@@ -73,13 +73,34 @@ pub(crate) fn both_dates(
     let reference = query::Interpreter::new(ehr::rows::to_tables(&frames).unwrap())
         .run_all(&study.dataset, &sorted)
         .unwrap();
-    let fast = engine_polars::PolarsEngine::new(frames, "test")
+    let fast = engine_polars::PolarsEngine::new(frames.clone(), "test")
         .with_rows_per_pass(5)
         .run_all(&study.dataset, &sorted)
         .unwrap();
     assert_eq!(reference.len(), fast.len());
     for ((d, r), (_, f)) in reference.iter().zip(&fast) {
         assert_eq!(rows(study, r), rows(study, f), "values differ on {d}");
+    }
+    // PostgreSQL too, when the machine has it, in small result COPYs.
+    if let Some(server) = engine_sql::testing::server() {
+        let url = server.fresh_schema("prop").unwrap();
+        let engine = engine_sql::postgres::PostgresEngine::connect_url(url.clone())
+            .unwrap()
+            .with_rows_per_copy(4);
+        let loaded = ehr::rows::to_tables(&frames).unwrap();
+        engine
+            .with_client(|c| engine_sql::postgres::load_tables(c, &url.schema, &loaded))
+            .unwrap()
+            .unwrap();
+        let sql = engine.run_all(&study.dataset, &sorted).unwrap();
+        assert_eq!(reference.len(), sql.len());
+        for ((d, r), (_, q)) in reference.iter().zip(&sql) {
+            assert_eq!(rows(study, r), rows(study, q), "PostgreSQL differs on {d}");
+        }
+        engine
+            .with_client(|c| c.batch_execute(&format!("DROP SCHEMA \"{}\" CASCADE", url.schema)))
+            .unwrap()
+            .unwrap();
     }
     reference.into_iter().map(|(_, b)| b).collect()
 }

@@ -354,6 +354,37 @@ impl PostgresEngine {
         ))
     }
 
+    /// The `(id, prev_id)` pairs of the schema's `vmp_mapping` table (dm+d codes and the codes
+    /// they replaced), or `None` when the schema has no such table.
+    pub fn load_vmp_mapping(&self) -> Result<Option<Vec<(String, String)>>, EngineError> {
+        let dialect = self.dialect();
+        let mut client = self
+            .client
+            .lock()
+            .map_err(|_| EngineError::Backend("the PostgreSQL connection was poisoned".into()))?;
+        let exists = client
+            .query_opt(
+                "SELECT 1 FROM information_schema.tables WHERE table_schema = $1 AND table_name = 'vmp_mapping'",
+                &[&self.url.schema],
+            )
+            .map_err(|e| self.backend(&e))?;
+        if exists.is_none() {
+            return Ok(None);
+        }
+        let sql = format!(
+            "SELECT id::text, prev_id::text FROM {} WHERE id IS NOT NULL AND prev_id IS NOT NULL",
+            dialect.source_table("vmp_mapping")
+        );
+        let rows = client
+            .query(sql.as_str(), &[])
+            .map_err(|e| self.backend(&e))?;
+        Ok(Some(
+            rows.iter()
+                .filter_map(|r| Some((r.try_get(0).ok()?, r.try_get(1).ok()?)))
+                .collect(),
+        ))
+    }
+
     /// Runs `f` with the connection (e.g. to load tables in tests).
     pub fn with_client<T>(&self, f: impl FnOnce(&mut Client) -> T) -> Result<T, EngineError> {
         let mut client = self
