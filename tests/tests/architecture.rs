@@ -15,6 +15,7 @@ const LIBRARIES: &[&str] = &[
     "query",
     "ehr",
     "engine-polars",
+    "engine-sql",
     "spark-connect",
     "cohort",
     "measures",
@@ -74,6 +75,16 @@ const RULES: &[(Crates, Allowed, &str)] = &[
         Crates::One("engine-polars"),
         Allowed::OnlyWorkspace(&["query"]),
         "an engine evaluates the query model and reads no files: it is given its tables",
+    ),
+    (
+        Crates::One("engine-sql"),
+        Allowed::OnlyWorkspace(&["query"]),
+        "the SQL engine compiles the query model and knows no study language and no file format",
+    ),
+    (
+        Crates::One("engine-sql"),
+        Allowed::NoneOf(&["polars"]),
+        "the SQL engine runs inside the database: no dataframe library",
     ),
     (
         Crates::One("ehr"),

@@ -1,5 +1,6 @@
 //! `cargo xtask`: the project commands. Thin: parsing arguments and wiring library crates.
 
+pub mod database;
 pub mod generate_ehr;
 pub mod images;
 pub mod project_cmds;
@@ -60,6 +61,12 @@ pub enum Command {
     },
     /// Writes a synthetic EHR (patients, practice_registrations, clinical_events) to a folder.
     GenerateEhr(generate_ehr::Args),
+    /// Prints the SQL that generate_cohort would run in a database (flags as generate_cohort),
+    /// for review; runs nothing.
+    DumpSql(database::DumpSqlArgs),
+    /// Loads a folder of table files into a PostgreSQL schema (the contract's tables, types and
+    /// an index on patient_id), with COPY.
+    LoadEhr(database::LoadEhrArgs),
 }
 
 /// Runs the driver with `args` (the first is the program name) and returns its exit status.
@@ -91,5 +98,7 @@ where
             args,
         } => project_cmds::exec(&image, &args, &project_dir),
         Command::GenerateEhr(args) => generate_ehr::run(args),
+        Command::DumpSql(args) => database::dump_sql(args),
+        Command::LoadEhr(args) => database::load_ehr(&args),
     }
 }

@@ -15,5 +15,7 @@ pub mod expectations;
 pub mod expr;
 #[allow(missing_docs, unreachable_pub)]
 pub mod synth;
+
+pub mod load_ehr;
 #[allow(missing_docs, unreachable_pub)]
 pub mod tables;

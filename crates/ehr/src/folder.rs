@@ -79,6 +79,59 @@ impl TableFolder {
         Ok(out)
     }
 
+    /// The contract's columns (besides `patient_id`) that the file of `table` has, in the
+    /// contract's order; `None` when the folder has no file for it.
+    pub fn present_columns(&self, table: &str) -> Result<Option<Vec<String>>, SourceError> {
+        let schema = contract::table(table).ok_or_else(|| SourceError::UnknownTable {
+            table: table.to_string(),
+        })?;
+        let Some(file) = self.find(table)? else {
+            return Ok(None);
+        };
+        let ctx = Ctx { table, file: &file };
+        let name = file.to_string_lossy();
+        let open = || {
+            File::open(&file).map_err(|source| SourceError::Io {
+                table: table.to_string(),
+                file: file.clone(),
+                source,
+            })
+        };
+        let names: Vec<String> = if name.ends_with(".parquet") {
+            let mut reader = ParquetReader::new(open()?);
+            let schema = reader.schema().map_err(|e| ctx.read(e))?;
+            schema.iter_names().map(ToString::to_string).collect()
+        } else if name.ends_with(".arrow") || name.ends_with(".feather") {
+            let mut reader = IpcReader::new(open()?);
+            let schema = reader.schema().map_err(|e| ctx.read(e))?;
+            schema.iter_names().map(ToString::to_string).collect()
+        } else {
+            let df = CsvReadOptions::default()
+                .with_has_header(true)
+                .with_n_rows(Some(0))
+                .with_infer_schema_length(Some(0))
+                .with_raise_if_empty(false)
+                .try_into_reader_with_file_path(Some(file.clone()))
+                .and_then(polars::prelude::SerReader::finish)
+                .map_err(|e| ctx.read(e))?;
+            df.get_column_names()
+                .iter()
+                .map(ToString::to_string)
+                .collect()
+        };
+        if !names.iter().any(|n| n == query::PATIENT_ID) && table != contract::names::VMP_MAPPING {
+            return Err(ctx.missing(query::PATIENT_ID));
+        }
+        Ok(Some(
+            schema
+                .columns
+                .iter()
+                .filter(|c| names.contains(&c.name))
+                .map(|c| c.name.clone())
+                .collect(),
+        ))
+    }
+
     /// The `vmp_mapping` reference table (`id`, `prev_id`, both strings), or `None` when the
     /// folder has none.
     pub fn load_vmp_mapping(&self) -> Result<Option<DataFrame>, SourceError> {

@@ -103,7 +103,7 @@ pub(crate) fn date_column(days: impl Iterator<Item = Option<i32>>) -> Column {
 }
 
 /// A column as engine output.
-pub(crate) fn to_column_data(c: &Column, ty: Type) -> PolarsResult<ColumnData> {
+pub fn to_column_data(c: &Column, ty: Type) -> PolarsResult<ColumnData> {
     let c = Column::from(c.cast(&dtype(ty))?.as_materialized_series().rechunk());
     Ok(match arr(&c)? {
         Arr::Bool(a) => ColumnData::Bool(a.iter().collect()),

@@ -6,6 +6,9 @@ mod convert;
 mod elementwise;
 mod eval;
 
+/// A polars column as the query model's column data, cast to `ty` (NaN read as null).
+pub use convert::to_column_data as column_data;
+
 use std::collections::HashMap;
 
 use polars::prelude::*;

@@ -500,7 +500,7 @@ fn concat_inline_and_wide_datasets_agree() {
             &Node::compare(
                 Comparison::Le,
                 &Node::column(&events, "value"),
-                &Node::value(Value::Float(i as f64 * 0.1)),
+                &Node::value(Value::Float(f64::from(i) * 0.1)),
             ),
         );
         columns.push((format!("n{i}"), Node::aggregate(&f, Aggregate::Count)));
@@ -576,7 +576,7 @@ fn span_coverage_agrees_at_the_edges() {
         &[(Some(0), Some(9)), (Some(2), Some(12)), (Some(12), None)],
     ];
     for (i, rows) in spans.iter().enumerate() {
-        for (s, e) in rows.iter() {
+        for (s, e) in *rows {
             t.rows.push((
                 i as i64 + 1,
                 vec![s.map_or(Value::Null, day), e.map_or(Value::Null, day)],

@@ -3,6 +3,7 @@
 //! "Output of generate_cohort").
 
 mod dummy_file;
+mod dump_sql;
 mod options;
 mod progress;
 
@@ -12,6 +13,7 @@ use std::path::{Path, PathBuf};
 
 use chrono::NaiveDate;
 
+pub use dump_sql::dump_sql;
 pub use options::{CohortOptions, DummyData};
 
 use std::collections::HashMap;
