@@ -8,6 +8,11 @@
   (c) database mode over those tables: DuckDB (duckdb_cohorts.py, 2 threads)  vs  our
       `generate_cohort --database-url file://TABLES` (targets: no slower than DuckDB, peak RSS
       < 4 GB), and a check that both give the same rows per date
+  (p) PostgreSQL over those tables, loaded with `cargo xtask load-ehr` into a private
+      throwaway server (initdb + pg_ctl under work/, a free 127.0.0.1 port): our one statement
+      set for all 25 index dates  vs  the same SQL once per index date (the cohortextractor /
+      ehrQL shape: one generate_cohort per date)  vs  the polars engine over the folder  vs
+      DuckDB (target: one-pass at least 5x faster than the per-date loop; identical rows)
 
 Each timed command is one process: wall time (median of --runs, after --warmup untimed runs)
 and its peak resident set size (getrusage of the waited-for child, as `/usr/bin/time -v`
@@ -39,6 +44,8 @@ import duckdb
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 import duckdb_cohorts  # noqa: E402
+import socket  # noqa: E402
+import filecmp  # noqa: E402
 
 INDEX_DATE_RANGE = "2019-01-01 to 2021-01-01 by month"
 GIB = 1024**3
@@ -389,6 +396,106 @@ class Harness:
         else:
             self.notes.append(f"(c) all {len(dates)} dates: same row counts, same had_pulse_ox sums, identical rows")
 
+    # ---- (p) ------------------------------------------------------------------------------
+    def start_postgres(self) -> tuple[str, callable]:
+        """A private PostgreSQL server under work/pg on a free loopback port: (URL, stop)."""
+        bindir = None
+        for candidate in sorted(Path("/usr/lib/postgresql").glob("*/bin"), reverse=True):
+            if (candidate / "initdb").is_file():
+                bindir = candidate
+                break
+        if bindir is None and shutil.which("initdb"):
+            bindir = Path(shutil.which("initdb")).parent
+        if bindir is None:
+            raise PartFailed("PostgreSQL is not installed (Debian: apt-get install postgresql)")
+        pg = self.work / "pg"
+        reset_dir(pg)
+        pg.mkdir(parents=True)
+        as_user: list[str] = []
+        if os.geteuid() == 0:  # initdb refuses root: run the server as `postgres`
+            as_user = ["runuser", "-u", "postgres", "--"]
+            shutil.chown(pg, "postgres")
+        subprocess.run([*as_user, bindir / "initdb", "-D", pg / "data", "-U", "sro", "-A", "trust", "-E", "UTF8",
+                        "--no-sync", "--locale=C.UTF-8"], check=True, capture_output=True)
+        with socket.socket() as sock:
+            sock.bind(("127.0.0.1", 0))
+            port = sock.getsockname()[1]
+        options = (f"-c listen_addresses=127.0.0.1 -p {port} -k {pg} -c fsync=off -c synchronous_commit=off "
+                   f"-c full_page_writes=off -c shared_buffers={self.args.pg_shared_buffers} "
+                   f"-c work_mem={self.args.pg_work_mem} -c max_parallel_workers_per_gather=2")
+        subprocess.run([*as_user, bindir / "pg_ctl", "-D", pg / "data", "-l", pg / "server.log", "-o", options,
+                        "-w", "-t", "60", "start"], check=True, capture_output=True, stdin=subprocess.DEVNULL)
+
+        def stop():
+            subprocess.run([*as_user, bindir / "pg_ctl", "-D", pg / "data", "-m", "fast", "stop"], capture_output=True)
+
+        self.notes.append(f"(p) PostgreSQL {capture([str(bindir / 'postgres'), '--version'])}: {options}")
+        return f"postgresql://sro@127.0.0.1:{port}/postgres", stop
+
+    def part_p(self) -> None:
+        tables = self.tables_dir()
+        if not all((tables / f"{t}.parquet").is_file() for t in duckdb_cohorts.TABLE_COLUMNS):
+            raise PartFailed(f"no Parquet tables in {tables} (run part b, or pass --tables DIR)")
+        self.require_subcommand("load-ehr")
+        url, stop = self.start_postgres()
+        try:
+            self._part_p(tables, url)
+        finally:
+            stop()
+
+    def _part_p(self, tables: Path, url: str) -> None:
+        p = self.work / "p"
+        study = self.our_study()
+        print(f"compare: (p) load-ehr {tables} into {url}", file=sys.stderr)
+        load = measure(Measurement("ours: load-ehr into PostgreSQL", self.xtask("load-ehr", "--from", tables, "--to", url)),
+                       1, 0, study, self.logs)
+        self.add_row("p", load)
+        outs = {k: p / k for k in ("one_pass", "per_date", "polars", "duckdb")}
+
+        def cohort(out: Path, date_range: str, database_url: str) -> list[str]:
+            return self.xtask("exec", "cohortextractor:latest", "generate_cohort", "--study-definition", "study_definition",
+                              "--index-date-range", date_range, "--output-dir", out, "--database-url", database_url)
+
+        print("compare: (p) one statement set for all 25 dates", file=sys.stderr)
+        one = measure(Measurement("ours: PostgreSQL, one statement set", cohort(outs["one_pass"], INDEX_DATE_RANGE, url)),
+                      self.args.runs, self.args.warmup, study, self.logs, before=lambda: reset_dir(outs["one_pass"]))
+        print("compare: (p) the same SQL once per index date", file=sys.stderr)
+        dates = duckdb_cohorts.parse_index_date_range(INDEX_DATE_RANGE)
+        steps = [Measurement(f"per-date {d}", cohort(outs["per_date"], d.isoformat(), url)) for d in dates]
+        loop = measure_group(steps, self.args.runs, self.args.warmup, study, self.logs,
+                             before=lambda: reset_dir(outs["per_date"]))
+        loop.label = "PostgreSQL, the same SQL once per index date (25 runs)"
+        print("compare: (p) polars engine over the folder", file=sys.stderr)
+        polars = measure(Measurement("ours: polars engine over the folder", cohort(outs["polars"], INDEX_DATE_RANGE, f"file://{tables}")),
+                         self.args.runs, self.args.warmup, study, self.logs, before=lambda: reset_dir(outs["polars"]))
+        print("compare: (p) DuckDB", file=sys.stderr)
+        duck = measure(
+            Measurement("DuckDB (duckdb_cohorts.py, 2 threads)",
+                        [sys.executable, HERE / "duckdb_cohorts.py", tables, outs["duckdb"], "--threads", "2",
+                         "--index-date-range", INDEX_DATE_RANGE]),
+            self.args.runs, self.args.warmup, HERE, self.logs, before=lambda: reset_dir(outs["duckdb"]),
+        )
+        ratio = loop.median / one.median
+        self.add_row("p", loop)
+        self.add_row("p", one, f"**{ratio:.2f}× the per-date loop**")
+        self.add_row("p", polars, f"{one.median / polars.median:.2f}× PostgreSQL's time")
+        self.add_row("p", duck, f"{one.median / duck.median:.2f}× PostgreSQL's time")
+        self.target_check(f"(p) PostgreSQL one statement set >= 5x faster than once per date: {ratio:.2f}×", ratio >= 5)
+        # Identical files: PostgreSQL both ways and polars byte for byte; DuckDB row for row.
+        bad = []
+        for d in dates:
+            name = f"input_{d.isoformat()}.csv"
+            for other in ("per_date", "polars"):
+                a, b = outs["one_pass"] / name, outs[other] / name
+                if not (a.is_file() and b.is_file() and filecmp.cmp(a, b, shallow=False)):
+                    bad.append(f"{name}: one_pass vs {other}")
+        if bad:
+            self.failures.append("(p) outputs differ: " + ", ".join(bad))
+        else:
+            self.notes.append(f"(p) all {len(dates)} dates: PostgreSQL (one pass), PostgreSQL (per date) and polars "
+                              "files byte-identical")
+        self.compare_outputs(outs["duckdb"], outs["one_pass"])
+
     # ---- driver ---------------------------------------------------------------------------
     def machine(self) -> list[str]:
         cpu = "unknown"
@@ -414,7 +521,7 @@ class Harness:
     def run(self) -> int:
         self.work.mkdir(parents=True, exist_ok=True)
         self.per_date: list[str] = []
-        parts = {"a": self.part_a, "b": self.part_b, "c": self.part_c}
+        parts = {"a": self.part_a, "b": self.part_b, "c": self.part_c, "p": self.part_p}
         for name in self.args.parts:
             try:
                 parts[name]()
@@ -448,7 +555,9 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--runs", type=int, default=3, help="timed runs per command (median reported)")
     parser.add_argument("--warmup", type=int, default=1, help="untimed runs first, per command")
-    parser.add_argument("--parts", default="abc", help="which parts to run, e.g. 'a' or 'bc' (default abc)")
+    parser.add_argument("--parts", default="abc", help="which parts to run, e.g. 'a', 'bc' or 'bp' (default abc)")
+    parser.add_argument("--pg-shared-buffers", default="2GB", help="(p) the server's shared_buffers")
+    parser.add_argument("--pg-work-mem", default="256MB", help="(p) the server's work_mem")
     parser.add_argument("--patients", type=int, default=1_000_000, help="patients for (b)")
     parser.add_argument("--seed", type=int, default=1, help="seed for (b)")
     parser.add_argument("--tables", type=Path, help="(c) over this Parquet folder instead of (b)'s output")
@@ -458,9 +567,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--via-cargo", action="store_true", help="time `cargo xtask ...` instead of the built binary")
     parser.add_argument("--strict", action="store_true", help="exit 1 when a target is not met")
     args = parser.parse_args(argv)
-    args.parts = [p for p in args.parts if p in "abc"]
+    args.parts = [p for p in args.parts if p in "abcp"]
     if args.runs < 1 or args.warmup < 0 or not args.parts:
-        parser.error("need --runs >= 1, --warmup >= 0 and at least one of a, b, c in --parts")
+        parser.error("need --runs >= 1, --warmup >= 0 and at least one of a, b, c, p in --parts")
     return Harness(args).run()
 
 

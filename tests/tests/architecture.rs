@@ -16,6 +16,7 @@ const LIBRARIES: &[&str] = &[
     "ehr",
     "engine-polars",
     "engine-sql",
+    "engine-spark",
     "spark-connect",
     "cohort",
     "measures",
@@ -85,6 +86,16 @@ const RULES: &[(Crates, Allowed, &str)] = &[
         Crates::One("engine-sql"),
         Allowed::NoneOf(&["polars"]),
         "the SQL engine runs inside the database: no dataframe library",
+    ),
+    (
+        Crates::One("engine-spark"),
+        Allowed::OnlyWorkspace(&["query", "engine-sql", "spark-connect"]),
+        "the Spark engine runs the SQL engine's plans through the Spark Connect client",
+    ),
+    (
+        Crates::One("engine-spark"),
+        Allowed::NoneOf(&["polars"]),
+        "the Spark engine exchanges Arrow IPC bytes: no dataframe library",
     ),
     (
         Crates::One("ehr"),

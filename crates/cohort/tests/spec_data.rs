@@ -82,6 +82,26 @@ fn engines() -> Vec<(&'static str, EngineMaker)> {
             Ok(Box::new(engine.with_rows_per_copy(3)))
         }));
     }
+    if spark_connect::testing::cluster().is_some() {
+        engines.push(("spark", |frames| {
+            let client = spark_connect::testing::client().ok_or("no Spark cluster")?;
+            let tables = ehr::rows::to_tables(frames).map_err(|e| e.to_string())?;
+            for table in tables.tables.values() {
+                let mut names = vec![query::PATIENT_ID.to_string()];
+                names.extend(table.schema.columns.iter().map(|c| c.name.clone()));
+                let data = engine_sql::postgres::load::table_columns(table);
+                let bytes = engine_spark::encode(&names, &data)?;
+                client
+                    .create_temp_view_from_arrow(&table.schema.name, bytes)
+                    .map_err(|e| e.to_string())?;
+            }
+            let url = client.url().clone();
+            // Small result fetches, so the runs of index dates are exercised too.
+            Ok(Box::new(
+                engine_spark::SparkEngine::from_client(client, url).with_rows_per_fetch(3),
+            ))
+        }));
+    }
     engines
 }
 

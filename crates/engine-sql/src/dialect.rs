@@ -5,7 +5,7 @@
 //! everything else: identifier quoting, type names and casts, literals, date arithmetic with
 //! month-end clamping, completed years, division by zero, rounding, string ordering by code
 //! point, ASCII-only case mapping, regular expressions, temporary tables, the index-dates
-//! relation, and how the result leaves the database. [`Postgres`] is the first dialect.
+//! relation, and how the result leaves the database: [`Postgres`] and [`SparkSql`].
 
 use query::{Date, DateFormat, DatePart, Type, Value};
 
@@ -450,6 +450,251 @@ impl Dialect for Postgres {
 
     fn copy_out(&self, select: &str) -> Option<String> {
         Some(format!("COPY (\n{select}\n) TO STDOUT (FORMAT binary)"))
+    }
+}
+
+/// Spark SQL (Spark 3.5 / 4, ANSI mode on or off), reading the data-source tables from one
+/// database of the session's catalog (or the current database). Materialised steps are cached
+/// temporary views (`CACHE TABLE … AS`), loaded data arrives as temporary views of local
+/// relations, and the result is fetched as Arrow batches.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct SparkSql {
+    /// The database holding the data-source tables; `None` for the session's current one.
+    pub database: Option<String>,
+}
+
+impl SparkSql {
+    /// Tables in `database` (or the current database).
+    pub fn new(database: Option<String>) -> Self {
+        SparkSql { database }
+    }
+}
+
+/// `` `name` ``, doubling backticks inside: Spark SQL's identifier quoting.
+pub fn backquoted(name: &str) -> String {
+    format!("`{}`", name.replace('`', "``"))
+}
+
+impl Dialect for SparkSql {
+    fn name(&self) -> &'static str {
+        "spark"
+    }
+
+    fn quote_ident(&self, name: &str) -> String {
+        backquoted(name)
+    }
+
+    fn source_table(&self, table: &str) -> String {
+        match &self.database {
+            Some(db) => format!("{}.{}", backquoted(db), backquoted(table)),
+            None => backquoted(table),
+        }
+    }
+
+    fn source_description(&self) -> String {
+        match &self.database {
+            Some(db) => format!("database {db}"),
+            None => "the current database".to_string(),
+        }
+    }
+
+    fn sql_type(&self, ty: Type) -> &'static str {
+        match ty {
+            Type::Bool => "BOOLEAN",
+            Type::Int => "BIGINT",
+            Type::Float => "DOUBLE",
+            Type::Str => "STRING",
+            Type::Date => "DATE",
+        }
+    }
+
+    fn literal(&self, value: &Value, ty: Type) -> Option<String> {
+        Some(match value {
+            Value::Null => format!("CAST(NULL AS {})", self.sql_type(ty)),
+            Value::Bool(true) => "TRUE".into(),
+            Value::Bool(false) => "FALSE".into(),
+            Value::Int(i) => format!("CAST({i} AS BIGINT)"),
+            Value::Float(x) if x.is_nan() => "CAST('NaN' AS DOUBLE)".into(),
+            Value::Float(x) if x.is_infinite() => format!(
+                "CAST('{}Infinity' AS DOUBLE)",
+                if *x < 0.0 { "-" } else { "" }
+            ),
+            Value::Float(x) => format!("CAST('{x:?}' AS DOUBLE)"),
+            Value::Date(d) => format!("DATE '{d}'"),
+            Value::Str(_) => return None,
+        })
+    }
+
+    fn add_days(&self, date: &str, days: i64) -> String {
+        format!("date_add({date}, {days})")
+    }
+
+    fn add_months(&self, date: &str, months: i64) -> String {
+        // Since Spark 3.0, add_months clamps the day to the month's end and nothing more.
+        format!("add_months({date}, {months})")
+    }
+
+    fn days_between(&self, from: &str, to: &str) -> String {
+        format!("CAST(datediff({to}, {from}) AS BIGINT)")
+    }
+
+    fn first_of_month(&self, date: &str) -> String {
+        format!("trunc({date}, 'MM')")
+    }
+
+    fn first_of_year(&self, date: &str) -> String {
+        format!("trunc({date}, 'YEAR')")
+    }
+
+    fn date_part(&self, part: DatePart, date: &str) -> String {
+        let f = match part {
+            DatePart::Year => "year",
+            DatePart::Month => "month",
+            DatePart::Day => "dayofmonth",
+        };
+        format!("CAST({f}({date}) AS BIGINT)")
+    }
+
+    fn years_between(&self, from: &str, to: &str) -> String {
+        // floor((YYYYMMDD(to) - YYYYMMDD(from)) / 10000), in bigints.
+        let ymd = |d: &str| {
+            format!("(CAST(year({d}) AS BIGINT) * 10000 + month({d}) * 100 + dayofmonth({d}))")
+        };
+        format!(
+            "CAST(floor(({} - {}) / 10000.0D) AS BIGINT)",
+            ymd(to),
+            ymd(from)
+        )
+    }
+
+    fn date_to_str(&self, date: &str, format: DateFormat) -> String {
+        let pattern = match format {
+            DateFormat::Year => "yyyy",
+            DateFormat::YearMonth => "yyyy-MM",
+            DateFormat::YearMonthDay => "yyyy-MM-dd",
+        };
+        format!("date_format({date}, '{pattern}')")
+    }
+
+    fn divide(&self, a: &str, b: &str) -> String {
+        format!("(CAST({a} AS DOUBLE) / CAST(NULLIF({b}, 0) AS DOUBLE))")
+    }
+
+    fn round_half_away(&self, x: &str, digits: u8) -> String {
+        let scale = format!("CAST('1e{digits}' AS DOUBLE)");
+        let v = format!("({x} * {scale})");
+        // `trunc` of a double: the integer part, in doubles (CAST to BIGINT would overflow).
+        let t = format!("(sign({v}) * floor(abs({v})))");
+        format!("(({t} + CASE WHEN abs({v} - {t}) >= 0.5D THEN sign({v}) ELSE 0.0D END) / {scale})")
+    }
+
+    fn ordered(&self, expr: &str, _ty: Type) -> String {
+        // Spark compares strings by their UTF-8 bytes: code point order.
+        expr.to_string()
+    }
+
+    fn min_max(&self, expr: &str, ty: Type, max: bool) -> String {
+        match ty {
+            Type::Bool => self.bool_min_max(expr, max),
+            _ => format!("{}({expr})", if max { "max" } else { "min" }),
+        }
+    }
+
+    fn least_greatest(&self, args: &[String], _ty: Type, greatest: bool) -> String {
+        // Spark's least/greatest skip nulls (null only when all are).
+        let f = if greatest { "greatest" } else { "least" };
+        format!("{f}({})", args.join(", "))
+    }
+
+    fn ascii_upper(&self, s: &str) -> String {
+        format!("translate({s}, '{LOWER}', '{UPPER}')")
+    }
+
+    fn trim_end(&self, s: &str) -> String {
+        format!("rtrim({s})")
+    }
+
+    fn left(&self, s: &str, n: usize) -> String {
+        format!("substring({s}, 1, {n})")
+    }
+
+    fn char_length(&self, s: &str) -> String {
+        format!("CAST(char_length({s}) AS BIGINT)")
+    }
+
+    fn contains(&self, haystack: &str, needle: &str) -> String {
+        format!("(instr({haystack}, {needle}) > 0)")
+    }
+
+    fn regex_match(&self, s: &str, pattern: &str) -> String {
+        format!("({s} RLIKE {pattern})")
+    }
+
+    fn regex_escape(&self, text: &str) -> String {
+        // In Java's regular expressions a backslash before a character that is not a letter
+        // or digit makes it literal.
+        let mut out = String::with_capacity(text.len() * 2);
+        for c in text.chars() {
+            if c.is_ascii() && !c.is_ascii_alphanumeric() {
+                out.push('\\');
+            }
+            out.push(c);
+        }
+        out
+    }
+
+    fn bool_min_max(&self, expr: &str, max: bool) -> String {
+        if max {
+            format!("bool_or({expr})")
+        } else {
+            format!("bool_and({expr})")
+        }
+    }
+
+    fn create_temp_table_as(&self, name: &str, select: &str) -> String {
+        // Lazy: each view is computed once, by the first job that reads it, and kept.
+        format!("CACHE LAZY TABLE {name} AS\n{select}")
+    }
+
+    fn create_temp_table(
+        &self,
+        name: &str,
+        columns: &[(String, Type)],
+        _primary_key: bool,
+    ) -> String {
+        // An empty view of these columns; the executor replaces it with the view of a local
+        // relation when rows are loaded into it.
+        let cols: Vec<String> = columns
+            .iter()
+            .map(|(n, t)| format!("CAST(NULL AS {}) AS {}", self.sql_type(*t), backquoted(n)))
+            .collect();
+        format!(
+            "CREATE OR REPLACE TEMPORARY VIEW {name} AS SELECT {} WHERE FALSE",
+            cols.join(", ")
+        )
+    }
+
+    fn analyze(&self, _table: &str) -> Option<String> {
+        None
+    }
+
+    fn create_index(&self, _table: &str, _columns: &[&str]) -> Option<String> {
+        None
+    }
+
+    fn index_dates_select(&self, dates: &[Date]) -> String {
+        if dates.is_empty() {
+            return "SELECT CAST(NULL AS DATE) AS index_date WHERE FALSE".to_string();
+        }
+        let rows: Vec<String> = dates.iter().map(|d| format!("(DATE '{d}')")).collect();
+        format!(
+            "SELECT index_date\nFROM VALUES {} AS v(index_date)",
+            rows.join(", ")
+        )
+    }
+
+    fn copy_out(&self, _select: &str) -> Option<String> {
+        None
     }
 }
 

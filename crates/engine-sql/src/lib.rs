@@ -17,7 +17,7 @@ pub mod postgres;
 #[cfg(feature = "testing")]
 pub mod testing;
 
-pub use dialect::{Dialect, Postgres};
+pub use dialect::{Dialect, Postgres, SparkSql};
 pub use plan::{compile, Plan};
 
 use query::{Dataset, Date, EngineError};

@@ -37,7 +37,10 @@ pub fn dump_sql(
         Some(DataSource::Postgres(url)) => {
             engine_sql::postgres::PostgresEngine::connect(&url)?.load_vmp_mapping()?
         }
-        _ => None,
+        Some(DataSource::Spark(url)) => {
+            engine_spark::SparkEngine::connect(&url)?.load_vmp_mapping()?
+        }
+        None => None,
     };
     let range = match options.index_date_range.as_deref().map(str::trim) {
         Some(r) if !r.is_empty() => Some(parse_index_date_range(r)?),

@@ -150,6 +150,10 @@ pub fn generate_cohort(
         }
         _ => None,
     };
+    let spark = match &mode {
+        Mode::Database(DataSource::Spark(url)) => Some(engine_spark::SparkEngine::connect(url)?),
+        _ => None,
+    };
     let vmp_mapping = match &mode {
         Mode::Database(DataSource::Folder(dir)) => ehr::TableFolder::open(dir)?
             .load_vmp_mapping()?
@@ -157,6 +161,11 @@ pub fn generate_cohort(
         Mode::Database(DataSource::Postgres(_)) => postgres
             .as_ref()
             .map(engine_sql::postgres::PostgresEngine::load_vmp_mapping)
+            .transpose()?
+            .flatten(),
+        Mode::Database(DataSource::Spark(_)) => spark
+            .as_ref()
+            .map(engine_spark::SparkEngine::load_vmp_mapping)
             .transpose()?
             .flatten(),
         _ => None,
@@ -260,11 +269,19 @@ pub fn generate_cohort(
                 }
                 run_engine(job, engine, format, &study_name, log)?;
             }
-            Mode::Database(other) => {
-                return Err(usage(format!(
-                    "database URL `{}`: this data source is not supported yet (use a folder of table files: file://PATH)",
-                    other.describe()
-                )));
+            Mode::Database(DataSource::Spark(_)) => {
+                let Some(engine) = spark.as_ref() else {
+                    return Err(usage("the Spark Connect session was not made"));
+                };
+                if location.is_empty() {
+                    location = format!(
+                        "{} at {}",
+                        engine_sql::Dialect::source_description(&engine.dialect()),
+                        engine.url()
+                    );
+                    writeln!(log, "Running the study on Spark: {location}").map_err(io("log"))?;
+                }
+                run_engine(job, engine, format, &study_name, log)?;
             }
             Mode::Synthetic(n) => {
                 if tables.is_none() {

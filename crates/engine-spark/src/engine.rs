@@ -1,0 +1,369 @@
+//! [`SparkEngine`]: the compiled plan run statement by statement in one Spark Connect session.
+
+use std::collections::BTreeMap;
+use std::sync::Mutex;
+
+use engine_sql::plan::{compile, Step};
+use engine_sql::{Dialect, SparkSql};
+use query::check::{check_dataset, columns_read, tables_read};
+use query::{Batch, ColumnData, Dataset, Date, Engine, EngineError, Sink, Type, Value};
+use spark_connect::{Client, ConnectUrl};
+
+use crate::arrow::{decode_rows, encode};
+
+/// Result rows one fetch of the result aims at (the client holds them to order each date's
+/// rows by patient): bounds memory whatever the number of patients.
+pub const ROWS_PER_FETCH: usize = 2_500_000;
+
+/// The query-model engine over tables in a Spark database, through a Spark Connect server.
+pub struct SparkEngine {
+    client: Mutex<Client>,
+    url: ConnectUrl,
+    rows_per_fetch: usize,
+    timings: bool,
+}
+
+/// The Spark column types a query type may be read from.
+fn accepted(ty: Type) -> &'static [&'static str] {
+    match ty {
+        Type::Bool => &["boolean"],
+        Type::Int => &["bigint", "int", "smallint", "tinyint"],
+        Type::Float => &["double", "float"],
+        Type::Str => &["string"],
+        Type::Date => &["date"],
+    }
+}
+
+impl SparkEngine {
+    /// Connects to the Spark Connect server of `url` (`sc://HOST[:PORT][/;database=NAME;token=…]`).
+    /// Errors are one line, without the token.
+    pub fn connect(url: &str) -> Result<Self, EngineError> {
+        let url = ConnectUrl::parse(url).map_err(|e| EngineError::Backend(e.to_string()))?;
+        let client =
+            Client::connect_to(url.clone()).map_err(|e| EngineError::Backend(e.to_string()))?;
+        Ok(Self::from_client(client, url))
+    }
+
+    /// An engine over a connected client.
+    pub fn from_client(client: Client, url: ConnectUrl) -> Self {
+        SparkEngine {
+            client: Mutex::new(client),
+            url,
+            rows_per_fetch: ROWS_PER_FETCH,
+            timings: false,
+        }
+    }
+
+    /// Sets the number of result rows one fetch of the result aims at.
+    pub fn with_rows_per_fetch(mut self, rows: usize) -> Self {
+        self.rows_per_fetch = rows.max(1);
+        self
+    }
+
+    /// Prints each statement's first line and time to stderr as it runs.
+    pub fn with_timings(mut self, on: bool) -> Self {
+        self.timings = on;
+        self
+    }
+
+    /// The URL (its `Display` hides the token).
+    pub fn url(&self) -> &ConnectUrl {
+        &self.url
+    }
+
+    /// The dialect this engine compiles to.
+    pub fn dialect(&self) -> SparkSql {
+        SparkSql::new(self.url.database.clone())
+    }
+
+    /// The `(id, prev_id)` pairs of the database's `vmp_mapping` table (dm+d codes and the codes
+    /// they replaced), or `None` when it has no such table.
+    pub fn load_vmp_mapping(&self) -> Result<Option<Vec<(String, String)>>, EngineError> {
+        let client = self.lock()?;
+        let sql = format!(
+            "SELECT CAST(id AS STRING), CAST(prev_id AS STRING) FROM {} WHERE id IS NOT NULL AND prev_id IS NOT NULL",
+            self.dialect().source_table("vmp_mapping")
+        );
+        let mut pairs = Vec::new();
+        let result = self.query_rows(&client, &sql, &[Type::Str, Type::Str], |r| {
+            if let (Value::Str(a), Value::Str(b)) = (&r[0], &r[1]) {
+                pairs.push((a.to_string(), b.to_string()));
+            }
+            Ok(())
+        });
+        match result {
+            Ok(()) => Ok(Some(pairs)),
+            Err(e) if e.to_string().contains("TABLE_OR_VIEW_NOT_FOUND") => Ok(None),
+            Err(e) => Err(e),
+        }
+    }
+
+    /// Runs `f` with the client (e.g. to register tables in tests).
+    pub fn with_client<T>(&self, f: impl FnOnce(&Client) -> T) -> Result<T, EngineError> {
+        let client = self.lock()?;
+        Ok(f(&client))
+    }
+
+    fn lock(&self) -> Result<std::sync::MutexGuard<'_, Client>, EngineError> {
+        self.client
+            .lock()
+            .map_err(|_| EngineError::Backend("the Spark Connect session was poisoned".into()))
+    }
+
+    fn location(&self) -> String {
+        format!("{} at {}", self.dialect().source_description(), self.url)
+    }
+
+    fn backend(&self, e: &spark_connect::Error) -> EngineError {
+        match e {
+            spark_connect::Error::Server { .. } => {
+                EngineError::Backend(format!("Spark at {}: {e}", self.url))
+            }
+            _ => EngineError::Backend(e.to_string()),
+        }
+    }
+
+    /// The rows of a query, decoded as `types`.
+    fn query_rows(
+        &self,
+        client: &Client,
+        sql: &str,
+        types: &[Type],
+        mut row: impl FnMut(&mut Vec<Value>) -> Result<(), String>,
+    ) -> Result<(), EngineError> {
+        let batches = client.sql_arrow(sql).map_err(|e| self.backend(&e))?;
+        for batch in batches {
+            let bytes = batch.map_err(|e| self.backend(&e))?;
+            decode_rows(&bytes, types, &mut row).map_err(|e| {
+                EngineError::Backend(format!("Spark at {}: reading the result: {e}", self.url))
+            })?;
+        }
+        Ok(())
+    }
+
+    /// Checks that every table and column the dataset reads exists with a usable type, and
+    /// that one-row-per-patient tables have one row per patient.
+    fn check_tables(&self, client: &Client, dataset: &Dataset) -> Result<(), EngineError> {
+        let needed = columns_read(dataset);
+        let dialect = self.dialect();
+        for schema in tables_read(dataset) {
+            let mut columns: BTreeMap<String, String> = BTreeMap::new();
+            let describe = format!("DESCRIBE TABLE {}", dialect.source_table(&schema.name));
+            let described =
+                self.query_rows(client, &describe, &[Type::Str, Type::Str, Type::Str], |r| {
+                    if let (Value::Str(name), Value::Str(ty)) = (&r[0], &r[1]) {
+                        columns
+                            .entry(name.to_string())
+                            .or_insert_with(|| ty.to_lowercase());
+                    }
+                    Ok(())
+                });
+            if let Err(e) = described {
+                return Err(if e.to_string().contains("TABLE_OR_VIEW_NOT_FOUND") {
+                    EngineError::MissingTable {
+                        table: schema.name.clone(),
+                        location: self.location(),
+                    }
+                } else {
+                    e
+                });
+            }
+            let mut wanted = vec![query::PATIENT_ID.to_string()];
+            wanted.extend(needed.get(&schema.name).into_iter().flatten().cloned());
+            for column in wanted {
+                let Some(actual) = columns.get(&column) else {
+                    return Err(EngineError::MissingColumn {
+                        table: schema.name.clone(),
+                        column,
+                        location: self.location(),
+                    });
+                };
+                let ty = schema.column(&column).map_or(Type::Int, |c| c.ty);
+                if !accepted(ty).contains(&actual.as_str()) {
+                    return Err(EngineError::Data(format!(
+                        "table `{}` column `{column}` is {actual} in {}, but must be {}",
+                        schema.name,
+                        self.location(),
+                        accepted(ty).join(" or ")
+                    )));
+                }
+            }
+            if schema.one_row_per_patient {
+                let sql = format!(
+                    "SELECT patient_id FROM {} GROUP BY patient_id HAVING count(*) > 1 LIMIT 1",
+                    dialect.source_table(&schema.name)
+                );
+                let mut duplicate = None;
+                self.query_rows(client, &sql, &[Type::Int], |r| {
+                    duplicate = Some(r[0].clone());
+                    Ok(())
+                })?;
+                if let Some(pid) = duplicate {
+                    return Err(EngineError::Data(format!(
+                        "table `{}` has more than one row for patient {} ({})",
+                        schema.name,
+                        match pid {
+                            Value::Int(p) => p.to_string(),
+                            _ => "null".to_string(),
+                        },
+                        self.location()
+                    )));
+                }
+            }
+        }
+        Ok(())
+    }
+
+    fn run_plan(
+        &self,
+        client: &Client,
+        dataset: &Dataset,
+        index_dates: &[Date],
+        sink: &mut Sink<'_>,
+        created: &mut Vec<String>,
+    ) -> Result<(), EngineError> {
+        let dialect = self.dialect();
+        let plan = compile(dataset, index_dates, &dialect)?;
+        for step in &plan.steps {
+            let t0 = std::time::Instant::now();
+            match step {
+                Step::Sql { sql, .. } => {
+                    for statement in statements(sql) {
+                        if let Some(name) = cached_name(statement) {
+                            created.push(name.to_string());
+                        }
+                        client.sql(statement).map_err(|e| self.backend(&e))?;
+                    }
+                }
+                Step::Load {
+                    table,
+                    columns,
+                    data,
+                    ..
+                } => {
+                    let names: Vec<String> = columns.iter().map(|(n, _)| n.clone()).collect();
+                    let bytes = encode(&names, data).map_err(|e| {
+                        EngineError::Backend(format!("encoding {table} for Spark: {e}"))
+                    })?;
+                    client
+                        .create_temp_view_from_arrow(table, bytes)
+                        .map_err(|e| self.backend(&e))?;
+                    created.push(table.clone());
+                }
+            }
+            if self.timings {
+                let first = match step {
+                    Step::Sql { sql, .. } => sql.lines().next().unwrap_or(""),
+                    Step::Load { table, .. } => table.as_str(),
+                };
+                eprintln!("{:>10.3?}  {first}", t0.elapsed());
+            }
+        }
+        // Runs of index dates of about `rows_per_fetch` result rows, by the population's size.
+        let mut population = 0i64;
+        self.query_rows(
+            client,
+            "SELECT count(*) FROM tmp_population",
+            &[Type::Int],
+            |r| {
+                if let Value::Int(n) = r[0] {
+                    population = n;
+                }
+                Ok(())
+            },
+        )?;
+        let n = index_dates.len();
+        let per_date = (population.max(1) as f64 / n as f64).max(1.0);
+        let fit = ((self.rows_per_fetch as f64 / per_date) as usize).clamp(1, n);
+        let runs = n.div_ceil(fit);
+        let mut types = vec![Type::Int, Type::Date];
+        types.extend(plan.output.columns.iter().map(|(_, t)| *t));
+        let column_types: Vec<Type> = plan.output.columns.iter().map(|(_, t)| *t).collect();
+        for chunk in index_dates.chunks(n.div_ceil(runs)) {
+            let (first, last) = (chunk[0], chunk[chunk.len() - 1]);
+            let select = plan.output.for_dates(&dialect, first, last);
+            let mut by_date: Vec<Vec<(i64, Vec<Value>)>> = vec![Vec::new(); chunk.len()];
+            let url = &self.url;
+            self.query_rows(client, &select, &types, |row| {
+                let (Value::Int(pid), Value::Date(date)) = (&row[0], &row[1]) else {
+                    return Err(format!(
+                        "a result row without patient or index date ({url})"
+                    ));
+                };
+                let Ok(i) = chunk.binary_search(date) else {
+                    return Err(format!(
+                        "a result row for {date}, not an index date asked for"
+                    ));
+                };
+                let pid = *pid;
+                by_date[i].push((pid, row.drain(2..).collect()));
+                Ok(())
+            })?;
+            for (&date, mut rows) in chunk.iter().zip(by_date) {
+                rows.sort_unstable_by_key(|(pid, _)| *pid);
+                let mut batch = Batch {
+                    patient_ids: Vec::with_capacity(rows.len()),
+                    columns: column_types.iter().map(|&t| ColumnData::new(t)).collect(),
+                };
+                for (pid, values) in rows {
+                    batch.patient_ids.push(pid);
+                    for (column, v) in batch.columns.iter_mut().zip(&values) {
+                        column.push(v);
+                    }
+                }
+                sink(date, batch)?;
+            }
+        }
+        Ok(())
+    }
+}
+
+/// The statements of a step (split at `;` ending a line: the compiler writes no data into SQL
+/// text, so a `;` never sits inside a literal).
+fn statements(sql: &str) -> impl Iterator<Item = &str> {
+    sql.split(";\n")
+        .map(str::trim)
+        .filter(|s| !s.is_empty() && !s.lines().all(|l| l.trim_start().starts_with("--")))
+}
+
+/// The view a `CACHE [LAZY] TABLE name AS …` or `CREATE OR REPLACE TEMPORARY VIEW name …`
+/// statement creates.
+fn cached_name(statement: &str) -> Option<&str> {
+    let line = statement
+        .lines()
+        .find(|l| !l.trim_start().starts_with("--"))?
+        .trim_start();
+    let rest = line
+        .strip_prefix("CACHE LAZY TABLE ")
+        .or_else(|| line.strip_prefix("CACHE TABLE "))
+        .or_else(|| line.strip_prefix("CREATE OR REPLACE TEMPORARY VIEW "))?;
+    rest.split_whitespace().next()
+}
+
+impl Engine for SparkEngine {
+    fn name(&self) -> &str {
+        "spark"
+    }
+
+    fn run(
+        &self,
+        dataset: &Dataset,
+        index_dates: &[Date],
+        sink: &mut Sink<'_>,
+    ) -> Result<(), EngineError> {
+        check_dataset(dataset)?;
+        let client = self.lock()?;
+        self.check_tables(&client, dataset)?;
+        if index_dates.is_empty() {
+            return Ok(());
+        }
+        let mut created = Vec::new();
+        let result = self.run_plan(&client, dataset, index_dates, sink, &mut created);
+        // Nothing the run made outlives it: its cached views are uncached and dropped.
+        for name in created.iter().rev() {
+            let _ = client.sql(&format!("UNCACHE TABLE IF EXISTS {name}"));
+            let _ = client.sql(&format!("DROP VIEW IF EXISTS {name}"));
+        }
+        result
+    }
+}
