@@ -83,12 +83,13 @@ fn write_report(dir: &Path) -> PathBuf {
         dir.join("codelists/c.csv"),
     )
     .unwrap();
+    common::write_outputs_file(dir);
     let options = report::ReportOptions {
-        codelist: "codelists/c.csv".into(),
+        codelist: Some("codelists/c.csv".into()),
         output: "report.html".into(),
         ..report::ReportOptions::default()
     };
-    report::generate_report(&options, dir, &mut Vec::new()).unwrap();
+    report::generate_report(&options, &common::pulse_ox_study(), dir, &mut Vec::new()).unwrap();
     dir.join("report.html")
 }
 
@@ -236,7 +237,7 @@ fn charts_are_drawn() {
     // Series colours appear only in the charts: orange (2nd), green (3rd), olive (9th, the
     // region chart's last line).
     for i in [1, 2, 8] {
-        let colour = plots::chart::series_colour(i);
+        let colour = charts::axis::series_colour(i);
         let n = count(colour);
         assert!(n > 100, "series colour {colour:?}: {n} pixels");
     }

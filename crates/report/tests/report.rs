@@ -10,18 +10,29 @@ const OUTPUT: &str = "output/pulse_oximetry_SRO.html";
 fn args() -> report::ReportOptions {
     report::ReportOptions {
         measures_dir: "output/measures".into(),
-        codelist: CODELIST.into(),
         output: OUTPUT.into(),
+        outputs: None,
+        codelist: None,
     }
+}
+
+/// Runs `generate_report` for the pulse oximetry study in `dir`.
+fn generate(
+    args: &report::ReportOptions,
+    dir: &Path,
+    log: &mut Vec<u8>,
+) -> Result<Vec<PathBuf>, report::ReportError> {
+    report::generate_report(args, &common::pulse_ox_study(), dir, log)
 }
 
 fn codelist_fixture() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/opensafely-pulse-oximetry.csv")
 }
 
-/// A project folder with the study's codelist and measure files from `fill`.
+/// A project folder with the study's codelist, outputs file and measure files from `fill`.
 fn project(fill: impl FnOnce(&Path)) -> tempfile::TempDir {
     let dir = tempfile::tempdir().unwrap();
+    common::write_outputs_file(dir.path());
     std::fs::create_dir_all(dir.path().join("codelists")).unwrap();
     std::fs::copy(codelist_fixture(), dir.path().join(CODELIST)).unwrap();
     let measures = dir.path().join("output/measures");
@@ -45,7 +56,14 @@ fn fixture_project() -> tempfile::TempDir {
 
 fn render(dir: &Path) -> String {
     let mut log = Vec::new();
-    report::generate_report(&args(), dir, &mut log).unwrap();
+    let read = generate(&args(), dir, &mut log).unwrap();
+    assert_eq!(
+        read,
+        [
+            PathBuf::from("analysis/outputs.yaml"),
+            PathBuf::from(CODELIST)
+        ]
+    );
     let log = String::from_utf8(log).unwrap();
     assert!(
         log.starts_with("generate_report: wrote output/pulse_oximetry_SRO.html ("),
@@ -86,7 +104,7 @@ fn report_is_self_contained_and_deterministic() {
     assert_eq!(html.matches("url(").count(), html.matches("url(#").count());
     assert_eq!(html.matches("<script>").count(), 1);
     // Same input, same bytes.
-    report::generate_report(&args(), dir.path(), &mut Vec::new()).unwrap();
+    generate(&args(), dir.path(), &mut Vec::new()).unwrap();
     assert_eq!(
         std::fs::read_to_string(dir.path().join(OUTPUT)).unwrap(),
         html
@@ -103,14 +121,21 @@ fn title_methods_codelist_and_links() {
     assert!(html.contains("per 1000 registered patients"));
     assert!(html.contains("Pulse Oximetry - NHS Digital COVID at Home codes"));
     // Every code of the codelist, with its term and CTV3 id.
-    let codes = report::codelist::read_codelist(&codelist_fixture()).unwrap();
+    let study = common::pulse_ox_study();
+    let codes = charts::codelist::read_table(
+        &codelist_fixture(),
+        Path::new(CODELIST),
+        &study.codelists[0],
+    )
+    .unwrap()
+    .codes;
     assert_eq!(codes.len(), 12);
     for c in &codes {
         let row = format!(
             "<tr><td class=\"code\">{}</td><td>{}</td><td class=\"code\">{}</td></tr>",
             c.code,
             c.term,
-            c.ctv3.as_deref().unwrap()
+            c.extra.as_deref().unwrap()
         );
         assert!(html.contains(&row), "missing {row}");
     }
@@ -129,14 +154,15 @@ fn charts_draw_exactly_the_unredacted_points() {
     let dir = study_project();
     let html = render(dir.path());
     let measures = dir.path().join("output/measures");
-    for (id, breakdown) in [
-        ("total", plots::study::Breakdown::Total),
-        ("region", plots::study::Breakdown::Region),
-        ("age", plots::study::Breakdown::AgeBand),
-        ("sex", plots::study::Breakdown::Sex),
+    for (id, measure) in [
+        ("total", "pulse_ox_total"),
+        ("region", "pulse_ox_by_region"),
+        ("age", "pulse_ox_by_age_band"),
+        ("sex", "pulse_ox_by_sex"),
     ] {
         let s = section(&html, id);
-        let data = breakdown.load(&measures).unwrap().data;
+        let chart = common::study_chart(&measures, measure);
+        let data = common::lines(&chart);
         let (shown, redacted) = data.counts();
         assert_eq!(s.matches("<circle data-m=").count(), shown, "{id}");
         assert_eq!(s.matches("r=\"3.5\"><title>").count(), shown, "{id}");
@@ -181,7 +207,7 @@ fn charts_draw_exactly_the_unredacted_points() {
     assert!(sex.contains("<title>Jan 2021\nF: 14.20 per 1,000\nM: 14.09 per 1,000</title>"));
     let total = section(&html, "total");
     assert!(total.contains(
-        "<title>Jan 2021\n2,309 patients with a code, 14.27 per 1,000 of 161,776 registered</title>"
+        "<title>Jan 2021\n2,309 patients with a code, 14.27 per 1,000 of 161,776 registered patients</title>"
     ));
     assert!(total.contains("<title>Jan 2021: 2,309 patients with a code (14.27 per 1,000 of 161,776 registered patients)</title>"));
     assert!(total.contains("<td><time datetime=\"2021-01-01\">Jan 2021</time></td><td>2,309</td><td>161,776</td><td>14.27</td>"));
@@ -192,7 +218,7 @@ fn measure_file_errors_name_file_and_column() {
     let dir = study_project();
     let measures = dir.path().join("output/measures");
     std::fs::remove_file(measures.join("measure_pulse_ox_by_sex.csv")).unwrap();
-    let e = report::generate_report(&args(), dir.path(), &mut Vec::new()).unwrap_err();
+    let e = generate(&args(), dir.path(), &mut Vec::new()).unwrap_err();
     assert!(e.to_string().contains("measure_pulse_ox_by_sex.csv"), "{e}");
     assert!(!dir.path().join(OUTPUT).exists());
 
@@ -201,7 +227,7 @@ fn measure_file_errors_name_file_and_column() {
         common::sex_csv().replacen("41429", "4l429", 1),
     )
     .unwrap();
-    let e = report::generate_report(&args(), dir.path(), &mut Vec::new()).unwrap_err();
+    let e = generate(&args(), dir.path(), &mut Vec::new()).unwrap_err();
     let msg = e.to_string();
     assert!(
         msg.contains("measure_pulse_ox_by_sex.csv")
@@ -215,10 +241,10 @@ fn measure_file_errors_name_file_and_column() {
 fn codelist_errors_name_file_and_column() {
     let dir = study_project();
     std::fs::write(dir.path().join(CODELIST), "id,term\n1,x\n").unwrap();
-    let e = report::generate_report(&args(), dir.path(), &mut Vec::new()).unwrap_err();
+    let e = generate(&args(), dir.path(), &mut Vec::new()).unwrap_err();
     let msg = e.to_string();
     assert!(
-        msg.contains("opensafely-pulse-oximetry.csv") && msg.contains("`code`"),
+        msg.contains("opensafely-pulse-oximetry.csv") && msg.contains("`CTV3ID`"),
         "{msg}"
     );
 }
