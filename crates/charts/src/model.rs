@@ -143,11 +143,11 @@ pub fn plan(study: &Study, outputs: Option<Outputs>) -> Result<Plan, OutputsErro
         .as_ref()
         .and_then(|o| o.redact_at_or_below)
         .unwrap_or(REDACTION_THRESHOLD as u32);
-    let charts: Vec<ChartSpec> = match outputs.as_ref().and_then(|o| o.charts.as_ref()) {
+    let charts: Vec<(Pos, ChartSpec)> = match outputs.as_ref().and_then(|o| o.charts.as_ref()) {
         None => study
             .measures
             .iter()
-            .map(|m| spec(m, None, outputs.as_ref()))
+            .map(|m| (Pos::FILE, spec(m, None, outputs.as_ref())))
             .collect(),
         Some(entries) => entries
             .iter()
@@ -180,7 +180,7 @@ pub fn plan(study: &Study, outputs: Option<Outputs>) -> Result<Plan, OutputsErro
                         ),
                     ));
                 }
-                Some(spec(measure, Some(entry), outputs.as_ref()))
+                Some((entry.pos, spec(measure, Some(entry), outputs.as_ref())))
             })
             .collect(),
     };
@@ -203,12 +203,9 @@ pub fn plan(study: &Study, outputs: Option<Outputs>) -> Result<Plan, OutputsErro
             }
         }
         // Two charts must not share a file or an anchor.
-        let entries = o.charts.as_deref().unwrap_or_default();
-        let positions: Vec<Pos> = entries.iter().map(|e| e.pos).collect();
         let mut files = BTreeSet::new();
         let mut ids = BTreeSet::new();
-        for (i, c) in charts.iter().enumerate() {
-            let pos = positions.get(i).copied().unwrap_or(Pos::FILE);
+        for &(pos, ref c) in &charts {
             if !files.insert(c.file.clone()) {
                 errors.push(Diagnostic::error(
                     pos,
@@ -237,7 +234,7 @@ pub fn plan(study: &Study, outputs: Option<Outputs>) -> Result<Plan, OutputsErro
         ));
     }
     Ok(Plan {
-        charts,
+        charts: charts.into_iter().map(|(_, c)| c).collect(),
         redact_at_or_below,
         outputs,
     })
