@@ -20,6 +20,7 @@ const LIBRARIES: &[&str] = &[
     "spark-connect",
     "cohort",
     "measures",
+    "charts",
     "plots",
     "report",
 ];
@@ -108,6 +109,11 @@ const RULES: &[(Crates, Allowed, &str)] = &[
         "the Spark Connect client is a protocol library",
     ),
     (
+        Crates::One("charts"),
+        Allowed::OnlyWorkspace(&["yaml", "files"]),
+        "the chart model reads measure files and the outputs file, not the runner, the engines or its users",
+    ),
+    (
         Crates::One("plots"),
         Allowed::NoneOf(&["pipeline", "cohort", "measures"]),
         "plots read measure files, not the runner or the engines",
@@ -115,7 +121,12 @@ const RULES: &[(Crates, Allowed, &str)] = &[
     (
         Crates::One("report"),
         Allowed::NoneOf(&["pipeline", "cohort", "measures"]),
-        "the report reads measure files and a codelist, not the runner or the engines",
+        "the report reads measure files and codelists, not the runner or the engines",
+    ),
+    (
+        Crates::One("report"),
+        Allowed::NoneOf(&["plots"]),
+        "plots and report are siblings: what they share is in charts",
     ),
     (
         Crates::Libraries,

@@ -1,6 +1,7 @@
 //! End-to-end tests through the driver, in one binary (each test binary links polars).
 
 mod architecture;
+mod charts_study;
 mod cli;
 mod pipeline_commands;
 mod study_run_all;

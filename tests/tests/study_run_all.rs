@@ -214,4 +214,24 @@ fn run_all_produces_every_output_of_the_original_pipeline_and_then_nothing_rerun
     assert_ne!(after[&cohort_file], before[&cohort_file]);
     let report = dir.join("output/pulse_oximetry_SRO.html");
     assert_ne!(after[&report], before[&report]);
+
+    // Editing the outputs file re-runs the figures and the report (the images report reading
+    // it), and nothing before them.
+    let outputs = dir.join("analysis/outputs.yaml");
+    let text = fs::read_to_string(&outputs).unwrap();
+    assert!(text.contains("caption: Rate by sex\n"));
+    fs::write(
+        &outputs,
+        text.replace("caption: Rate by sex\n", "caption: Rate by sex (F and M)\n"),
+    )
+    .unwrap();
+    assert_eq!(run_all(dir), ExitCode::SUCCESS);
+    let edited = modified_times(dir);
+    let figure = dir.join("output/figures/sex_rates.jpeg");
+    assert_ne!(edited[&report], after[&report]);
+    assert_ne!(edited[&figure], after[&figure]);
+    assert_eq!(edited[&cohort_file], after[&cohort_file]);
+    assert!(fs::read_to_string(&report)
+        .unwrap()
+        .contains("<figcaption>Rate by sex (F and M)</figcaption>"));
 }

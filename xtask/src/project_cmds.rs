@@ -89,6 +89,24 @@ pub fn check(dir: &Path) -> ExitCode {
                 errors += check_studies(dir, name, &action.name);
             }
         }
+        let charts_command = matches!(
+            (run.image.as_str(), run.args.first().map(String::as_str)),
+            ("plots", Some("generate_plots")) | ("report", Some("generate_report"))
+        );
+        if charts_command {
+            let study = run
+                .option("--study-definition")
+                .unwrap_or(images::study::DEFAULT_STUDY_DEFINITION);
+            let outputs = run.option("--outputs");
+            if seen.insert(format!("outputs {study} {outputs:?}")) {
+                if let Err(problems) = study_check::check_outputs(dir, study, outputs) {
+                    for p in &problems {
+                        eprintln!("{p}");
+                    }
+                    errors += problems.len();
+                }
+            }
+        }
         if let Some(codelist) = run.option("--codelist") {
             if seen.insert(codelist.to_string()) {
                 errors += check_codelist(dir, codelist, &action.name);

@@ -1,5 +1,5 @@
 //! `cargo xtask check` for the files an action names besides `project.yaml`: YAML study
-//! definitions and the codelists they use.
+//! definitions and the codelists they use, and the outputs file of the plots and report.
 
 use std::path::Path;
 
@@ -28,9 +28,55 @@ pub fn check_study_definition(path: &Path) -> Result<(), Vec<String>> {
     Ok(())
 }
 
+/// Checks the outputs file plots and report read (`--outputs FILE`, else
+/// `analysis/outputs.yaml` when it exists) against the measures and codelists of the study
+/// definition `name`, as those images would. A study definition that does not load is left to
+/// [`check_study_definition`].
+pub fn check_outputs(dir: &Path, name: &str, outputs: Option<&str>) -> Result<(), Vec<String>> {
+    let Ok((study, _)) = crate::images::study::load(dir, name) else {
+        return Ok(());
+    };
+    charts::plan_for(&study, dir, outputs.map(Path::new))
+        .map(|_| ())
+        .map_err(|e| e.0.iter().map(ToString::to_string).collect())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_outputs_file_of_this_repository_is_valid_and_a_bad_one_is_named() {
+        let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+        check_outputs(&root, "study_definition", None).unwrap();
+        let dir = tempfile::tempdir().unwrap();
+        for folder in ["analysis", "codelists"] {
+            std::fs::create_dir_all(dir.path().join(folder)).unwrap();
+            for entry in std::fs::read_dir(root.join(folder)).unwrap() {
+                let entry = entry.unwrap();
+                std::fs::copy(
+                    entry.path(),
+                    dir.path().join(folder).join(entry.file_name()),
+                )
+                .unwrap();
+            }
+        }
+        let outputs = dir.path().join("analysis/outputs.yaml");
+        let text = std::fs::read_to_string(&outputs).unwrap();
+        std::fs::write(
+            &outputs,
+            text.replace("measure: pulse_ox_by_sex", "measure: pulse_ox_by_sx"),
+        )
+        .unwrap();
+        let problems = check_outputs(dir.path(), "study_definition", None).unwrap_err();
+        assert_eq!(problems.len(), 1);
+        assert!(
+            problems[0].starts_with("analysis/outputs.yaml:")
+                && problems[0].contains("unknown measure `pulse_ox_by_sx`")
+                && problems[0].ends_with("did you mean `pulse_ox_by_sex`?"),
+            "{problems:?}"
+        );
+    }
 
     #[test]
     fn the_study_definition_of_this_repository_is_valid() {

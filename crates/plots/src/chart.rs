@@ -1,4 +1,5 @@
-//! Drawing one chart with plotters into an RGB buffer, and encoding it as JPEG.
+//! Drawing one chart with plotters into an RGB buffer, and encoding it as JPEG: a line chart
+//! (one line per group) or a deciles chart (the 10th…90th percentiles dashed, the median solid).
 //!
 //! Text is drawn with the DejaVu Sans font carried in `assets/`, registered with plotters'
 //! `ab_glyph` text path, so no system font is needed. Drawing and encoding are deterministic:
@@ -8,36 +9,20 @@ use std::sync::OnceLock;
 
 use std::ops::Range;
 
+use charts::axis::{axis_number, label_step, nice_ceiling, series_colour};
+use charts::data::{group_display, month_label, ChartData, Quantity};
+use charts::deciles::{DecilesData, MEDIAN};
+use charts::{Body, LoadedChart};
 use plotters::coord::ranged1d::{DefaultFormatting, KeyPointHint};
 use plotters::prelude::*;
 use plotters::style::text_anchor::{HPos, Pos, VPos};
 use plotters::style::FontStyle;
 
-use crate::data::{month_label, ChartData, Quantity};
 use crate::text::GlyphText;
 
 /// DejaVu Sans (Bitstream Vera licence, see `assets/DejaVuSans-LICENSE.txt`).
 static FONT: &[u8] = include_bytes!("../assets/DejaVuSans.ttf");
 const FAMILY: &str = "sans-serif";
-
-/// Line colours, in series order (matplotlib's `tab10`, as the study's figures had).
-pub const PALETTE: [(u8, u8, u8); 10] = [
-    (0x1f, 0x77, 0xb4),
-    (0xff, 0x7f, 0x0e),
-    (0x2c, 0xa0, 0x2c),
-    (0xd6, 0x27, 0x28),
-    (0x94, 0x67, 0xbd),
-    (0x8c, 0x56, 0x4b),
-    (0xe3, 0x77, 0xc2),
-    (0x7f, 0x7f, 0x7f),
-    (0xbc, 0xbd, 0x22),
-    (0x17, 0xbe, 0xcf),
-];
-
-/// The colour of the `i`-th series.
-pub fn series_colour(i: usize) -> (u8, u8, u8) {
-    PALETTE[i % PALETTE.len()]
-}
 
 /// Errors drawing or encoding a chart.
 #[derive(Debug, thiserror::Error)]
@@ -72,6 +57,8 @@ pub struct ChartText<'a> {
     pub y_label: &'a str,
     /// Legend heading; `None` draws no legend (a single series).
     pub legend_title: Option<&'a str>,
+    /// Counts at or below this were redacted (said when nothing is left to draw).
+    pub redact_at_or_below: u32,
 }
 
 /// Image size in pixels.
@@ -92,6 +79,65 @@ fn register_font() -> Result<(), DrawError> {
     }
 }
 
+/// What one chart draws.
+#[derive(Clone, Copy)]
+enum Drawn<'d> {
+    Lines(&'d ChartData, Quantity),
+    Deciles(&'d DecilesData),
+}
+
+/// A legend entry: name, colour, dashed, with a marker.
+type LegendEntry = (String, (u8, u8, u8), bool, bool);
+
+/// The legend's entries of a deciles chart: (name, dashed).
+pub const DECILES_LEGEND: [(&str, bool); 2] = [("Median", false), ("10th-90th percentiles", true)];
+
+impl Drawn<'_> {
+    fn months(&self) -> usize {
+        match self {
+            Self::Lines(d, _) => d.dates.len(),
+            Self::Deciles(d) => d.months.len(),
+        }
+    }
+
+    fn date(&self, i: usize) -> Option<chrono::NaiveDate> {
+        match self {
+            Self::Lines(d, _) => d.dates.get(i).copied(),
+            Self::Deciles(d) => d.months.get(i).map(|m| m.date),
+        }
+    }
+
+    fn max_value(&self) -> Option<f64> {
+        match self {
+            Self::Lines(d, q) => d.max_value(*q),
+            Self::Deciles(d) => d.max_value(),
+        }
+    }
+
+    /// Legend entries: name, colour, dashed, marker.
+    fn legend(&self) -> Vec<LegendEntry> {
+        match self {
+            Self::Lines(d, _) => d
+                .series
+                .iter()
+                .enumerate()
+                .map(|(i, s)| {
+                    (
+                        group_display(&s.name).to_string(),
+                        series_colour(i),
+                        false,
+                        true,
+                    )
+                })
+                .collect(),
+            Self::Deciles(_) => DECILES_LEGEND
+                .iter()
+                .map(|(name, dashed)| ((*name).to_string(), series_colour(0), *dashed, false))
+                .collect(),
+        }
+    }
+}
+
 /// Draws `data` and returns the image as `WIDTH * HEIGHT` RGB pixels, row by row.
 ///
 /// Redacted points are not drawn; a line is broken where a month is missing. The legend (one
@@ -101,6 +147,45 @@ pub fn render_rgb(
     quantity: Quantity,
     text: ChartText<'_>,
 ) -> Result<Vec<u8>, DrawError> {
+    render(Drawn::Lines(data, quantity), text)
+}
+
+/// Draws a deciles chart: per month, the 10th…90th percentiles dashed and the median solid; a
+/// month with too few groups is a gap.
+pub fn render_deciles_rgb(data: &DecilesData, text: ChartText<'_>) -> Result<Vec<u8>, DrawError> {
+    render(Drawn::Deciles(data), text)
+}
+
+/// Draws a chart of the chart model, with its own words.
+pub fn render_chart_rgb(
+    chart: &LoadedChart,
+    redact_at_or_below: u32,
+) -> Result<Vec<u8>, DrawError> {
+    let spec = &chart.spec;
+    let text = ChartText {
+        title: &spec.title,
+        y_label: &spec.y_label,
+        legend_title: spec.legend.as_deref(),
+        redact_at_or_below,
+    };
+    match &chart.body {
+        Body::Lines(d) => render_rgb(d, spec.quantity, text),
+        Body::Deciles(d) => render_deciles_rgb(d, text),
+    }
+}
+
+/// [`render_chart_rgb`], encoded as a baseline JPEG.
+pub fn render_chart_jpeg(
+    chart: &LoadedChart,
+    redact_at_or_below: u32,
+) -> Result<Vec<u8>, DrawError> {
+    encode(
+        &render_chart_rgb(chart, redact_at_or_below)?,
+        &chart.spec.title,
+    )
+}
+
+fn render(drawn: Drawn<'_>, text: ChartText<'_>) -> Result<Vec<u8>, DrawError> {
     register_font()?;
     let mut buf = vec![0u8; (WIDTH * HEIGHT * 3) as usize];
     let draw_err = |e: &dyn std::fmt::Display| DrawError::Draw {
@@ -111,7 +196,7 @@ pub fn render_rgb(
         let font = ab_glyph::FontRef::try_from_slice(FONT).map_err(|_| DrawError::Font)?;
         let backend = GlyphText::new(BitMapBackend::with_buffer(&mut buf, (WIDTH, HEIGHT)), font);
         let root = backend.into_drawing_area();
-        draw(&root, data, quantity, text).map_err(|e| draw_err(&e))?;
+        draw(&root, drawn, text).map_err(|e| draw_err(&e))?;
         root.present().map_err(|e| draw_err(&e))?;
     }
     Ok(buf)
@@ -123,12 +208,15 @@ pub fn render_jpeg(
     quantity: Quantity,
     text: ChartText<'_>,
 ) -> Result<Vec<u8>, DrawError> {
-    let rgb = render_rgb(data, quantity, text)?;
+    encode(&render_rgb(data, quantity, text)?, text.title)
+}
+
+fn encode(rgb: &[u8], title: &str) -> Result<Vec<u8>, DrawError> {
     let mut out = Vec::new();
     image::codecs::jpeg::JpegEncoder::new_with_quality(&mut out, JPEG_QUALITY)
-        .encode(&rgb, WIDTH, HEIGHT, image::ExtendedColorType::Rgb8)
+        .encode(rgb, WIDTH, HEIGHT, image::ExtendedColorType::Rgb8)
         .map_err(|source| DrawError::Encode {
-            title: text.title.to_string(),
+            title: title.to_string(),
             source,
         })?;
     Ok(out)
@@ -142,21 +230,50 @@ fn rgb((r, g, b): (u8, u8, u8)) -> RGBColor {
     RGBColor(r, g, b)
 }
 
-fn draw<'a>(
-    root: &Area<'a>,
-    data: &ChartData,
-    quantity: Quantity,
-    text: ChartText<'_>,
-) -> DrawResult<'a> {
+/// What an empty chart says instead of drawing empty axes.
+pub fn empty_message(deciles: bool, redact_at_or_below: u32) -> String {
+    if deciles {
+        format!(
+            "No values to show: no month has more than {redact_at_or_below} groups with a value"
+        )
+    } else {
+        format!(
+            "No values to show: every month is redacted (counts of {redact_at_or_below} or fewer)"
+        )
+    }
+}
+
+fn draw<'a>(root: &Area<'a>, drawn: Drawn<'_>, text: ChartText<'_>) -> DrawResult<'a> {
     root.fill(&WHITE)?;
+    let Some(max) = drawn.max_value() else {
+        // Nothing left after redaction: the title and a sentence, no empty axes.
+        let (w, h) = root.dim_in_pixel();
+        root.draw(&Text::new(
+            text.title.to_string(),
+            (w as i32 / 2, 40),
+            (FAMILY, 22)
+                .into_font()
+                .color(&BLACK)
+                .pos(Pos::new(HPos::Center, VPos::Center)),
+        ))?;
+        root.draw(&Text::new(
+            empty_message(matches!(drawn, Drawn::Deciles(_)), text.redact_at_or_below),
+            (w as i32 / 2, h as i32 / 2),
+            (FAMILY, 16)
+                .into_font()
+                .color(&RGBColor(0x55, 0x55, 0x55))
+                .pos(Pos::new(HPos::Center, VPos::Center)),
+        ))?;
+        return Ok(());
+    };
     let legend_font = TextStyle::from((FAMILY, 16).into_font());
+    let entries = drawn.legend();
     let legend_width = match text.legend_title {
         None => 0,
         Some(heading) => {
-            let widest = data
-                .series
+            let widest = entries
                 .iter()
-                .map(|s| crate::study::group_display(&s.name))
+                .map(|e| e.0.as_str())
                 .chain([heading])
                 .map(|t| root.estimate_text_size(t, &legend_font).map(|(w, _)| w))
                 .collect::<Result<Vec<_>, _>>()?
@@ -168,10 +285,9 @@ fn draw<'a>(
     };
     let (plot_area, legend_area) = root.split_horizontally(WIDTH - legend_width);
 
-    let n = data.dates.len();
+    let n = drawn.months();
     let step = label_step(n);
     let x_range = MonthAxis { months: n, step };
-    let max = data.max_value(quantity).unwrap_or(0.0);
     let y_top = nice_ceiling(max * 1.08);
 
     let mut chart = ChartBuilder::on(&plot_area)
@@ -184,11 +300,10 @@ fn draw<'a>(
         .y_label_area_size(88)
         .build_cartesian_2d(x_range, 0f64..y_top)?;
 
-    let dates = &data.dates;
     let x_fmt = |x: &f64| {
         let i = x.round();
-        if i >= 0.0 && (i as usize) < dates.len() {
-            month_label(dates[i as usize])
+        if i >= 0.0 {
+            drawn.date(i as usize).map(month_label).unwrap_or_default()
         } else {
             String::new()
         }
@@ -208,46 +323,62 @@ fn draw<'a>(
         .light_line_style(RGBColor(0xf0, 0xf0, 0xf0))
         .draw()?;
 
-    for (i, series) in data.series.iter().enumerate() {
-        let colour = rgb(series_colour(i));
-        let shown: Vec<(usize, f64)> = series
-            .points
-            .iter()
-            .enumerate()
-            .filter_map(|(m, p)| p.value(quantity).map(|v| (m, v)))
-            .collect();
-        for run in shown.chunk_by(|a, b| b.0 == a.0 + 1) {
-            chart.draw_series(LineSeries::new(
-                run.iter().map(|&(m, v)| (m as f64, v)),
-                colour.stroke_width(2),
-            ))?;
+    match drawn {
+        Drawn::Lines(data, quantity) => {
+            for (i, series) in data.series.iter().enumerate() {
+                let colour = rgb(series_colour(i));
+                let shown: Vec<(usize, f64)> = series
+                    .points
+                    .iter()
+                    .enumerate()
+                    .filter_map(|(m, p)| p.value(quantity).map(|v| (m, v)))
+                    .collect();
+                for run in shown.chunk_by(|a, b| b.0 == a.0 + 1) {
+                    chart.draw_series(LineSeries::new(
+                        run.iter().map(|&(m, v)| (m as f64, v)),
+                        colour.stroke_width(2),
+                    ))?;
+                }
+                chart.draw_series(
+                    shown
+                        .iter()
+                        .map(|&(m, v)| Circle::new((m as f64, v), 3, colour.filled())),
+                )?;
+            }
         }
-        chart.draw_series(
-            shown
-                .iter()
-                .map(|&(m, v)| Circle::new((m as f64, v), 3, colour.filled())),
-        )?;
-    }
-
-    if data.max_value(quantity).is_none() {
-        let (w, h) = plot_area.dim_in_pixel();
-        plot_area.draw(&Text::new(
-            "No values to show: every month is redacted (counts of 5 or fewer)",
-            (w as i32 / 2, h as i32 / 2),
-            (FAMILY, 16)
-                .into_font()
-                .color(&RGBColor(0x55, 0x55, 0x55))
-                .pos(Pos::new(HPos::Center, VPos::Center)),
-        ))?;
+        Drawn::Deciles(data) => {
+            let colour = rgb(series_colour(0));
+            for p in 0..9 {
+                let shown: Vec<(usize, f64)> = data
+                    .months
+                    .iter()
+                    .enumerate()
+                    .filter_map(|(m, month)| month.values.map(|v| (m, v[p])))
+                    .collect();
+                for run in shown.chunk_by(|a, b| b.0 == a.0 + 1) {
+                    let points = run.iter().map(|&(m, v)| (m as f64, v));
+                    if p == MEDIAN {
+                        chart.draw_series(LineSeries::new(points, colour.stroke_width(2)))?;
+                    } else {
+                        chart.draw_series(DashedLineSeries::new(
+                            points,
+                            6,
+                            4,
+                            colour.stroke_width(1),
+                        ))?;
+                    }
+                }
+            }
+        }
     }
 
     if let Some(heading) = text.legend_title {
-        draw_legend(&legend_area, data, heading)?;
+        draw_legend(&legend_area, &entries, heading)?;
     }
     Ok(())
 }
 
-fn draw_legend<'a>(area: &Area<'a>, data: &ChartData, heading: &str) -> DrawResult<'a> {
+fn draw_legend<'a>(area: &Area<'a>, entries: &[LegendEntry], heading: &str) -> DrawResult<'a> {
     let font = (FAMILY, 16).into_font();
     let left_middle = Pos::new(HPos::Left, VPos::Center);
     let top = 60;
@@ -256,16 +387,27 @@ fn draw_legend<'a>(area: &Area<'a>, data: &ChartData, heading: &str) -> DrawResu
         (8, top),
         font.clone().color(&BLACK).pos(left_middle),
     ))?;
-    for (i, series) in data.series.iter().enumerate() {
+    for (i, (name, colour, dashed, marker)) in entries.iter().enumerate() {
         let y = top + 30 + 26 * i as i32;
-        let colour = rgb(series_colour(i));
-        area.draw(&PathElement::new(
-            vec![(8, y), (40, y)],
-            colour.stroke_width(2),
-        ))?;
-        area.draw(&Circle::new((24, y), 3, colour.filled()))?;
+        let colour = rgb(*colour);
+        if *dashed {
+            area.draw(&plotters::element::DashedPathElement::new(
+                vec![(8, y), (40, y)],
+                6,
+                4,
+                colour.stroke_width(1),
+            ))?;
+        } else {
+            area.draw(&PathElement::new(
+                vec![(8, y), (40, y)],
+                colour.stroke_width(2),
+            ))?;
+        }
+        if *marker {
+            area.draw(&Circle::new((24, y), 3, colour.filled()))?;
+        }
         area.draw(&Text::new(
-            crate::study::group_display(&series.name).to_string(),
+            name.clone(),
             (50, y),
             font.clone().color(&BLACK).pos(left_middle),
         ))?;
@@ -301,98 +443,5 @@ impl Ranged for MonthAxis {
             self.step
         };
         (0..self.months).step_by(step).map(|i| i as f64).collect()
-    }
-}
-
-/// Months between x-axis labels: every month up to 13 months, then every 3rd, 6th or 12th.
-pub fn label_step(months: usize) -> usize {
-    match months {
-        0..=13 => 1,
-        14..=39 => 3,
-        40..=78 => 6,
-        _ => 12,
-    }
-}
-
-/// The smallest "nice" number (1, 1.2, 1.5, 2, 2.5, 3, 4, 5, 6 or 8 times a power of ten) at or
-/// above `x`; 1 for zero or less.
-pub fn nice_ceiling(x: f64) -> f64 {
-    if x.is_nan() || x <= 0.0 {
-        return 1.0;
-    }
-    let magnitude = 10f64.powf(x.log10().floor());
-    [1.0, 1.2, 1.5, 2.0, 2.5, 3.0, 4.0, 5.0, 6.0, 8.0, 10.0]
-        .into_iter()
-        .map(|m| m * magnitude)
-        .find(|&v| v >= x * (1.0 - 1e-12))
-        .unwrap_or(10.0 * magnitude)
-}
-
-/// Formats an axis tick: thousands separators, and as many decimals as the axis range needs.
-pub fn axis_number(y: f64, range_top: f64) -> String {
-    let decimals = if range_top >= 20.0 {
-        0
-    } else if range_top >= 2.0 {
-        1
-    } else if range_top >= 0.2 {
-        2
-    } else {
-        3
-    };
-    group_thousands(&format!("{y:.decimals$}"))
-}
-
-/// Inserts `,` between groups of three integer digits: `1234567.5` → `1,234,567.5`.
-pub fn group_thousands(number: &str) -> String {
-    let (sign, rest) = match number.strip_prefix('-') {
-        Some(r) => ("-", r),
-        None => ("", number),
-    };
-    let (int, frac) = match rest.find('.') {
-        Some(i) => rest.split_at(i),
-        None => (rest, ""),
-    };
-    let mut grouped = String::new();
-    for (i, c) in int.chars().enumerate() {
-        if i > 0 && (int.len() - i) % 3 == 0 {
-            grouped.push(',');
-        }
-        grouped.push(c);
-    }
-    format!("{sign}{grouped}{frac}")
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn nice_ceilings() {
-        assert_eq!(nice_ceiling(0.0), 1.0);
-        assert_eq!(nice_ceiling(540.0), 600.0);
-        assert_eq!(nice_ceiling(15.4), 20.0);
-        assert_eq!(nice_ceiling(14.9), 15.0);
-        assert_eq!(nice_ceiling(500.0), 500.0);
-        assert_eq!(nice_ceiling(2.1), 2.5);
-        assert_eq!(nice_ceiling(2600.0), 3000.0);
-        assert_eq!(nice_ceiling(0.034), 0.04);
-        assert_eq!(nice_ceiling(1234.0), 1500.0);
-    }
-
-    #[test]
-    fn axis_numbers() {
-        assert_eq!(axis_number(5000.0, 10000.0), "5,000");
-        assert_eq!(axis_number(1.5, 5.0), "1.5");
-        assert_eq!(axis_number(0.25, 0.5), "0.25");
-        assert_eq!(group_thousands("1234567.25"), "1,234,567.25");
-        assert_eq!(group_thousands("-123"), "-123");
-        assert_eq!(group_thousands("123456"), "123,456");
-    }
-
-    #[test]
-    fn label_steps() {
-        assert_eq!(label_step(3), 1);
-        assert_eq!(label_step(25), 3);
-        assert_eq!(label_step(60), 6);
     }
 }

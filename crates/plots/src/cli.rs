@@ -1,22 +1,29 @@
-//! `generate_plots` ([`PlotsOptions`]: the measures folder and the output folder): the
-//! study's four JPEG figures.
+//! `generate_plots` ([`PlotsOptions`]: the measures folder, the output folder, the outputs
+//! file): one JPEG per chart of the study.
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
-use crate::chart::{render_jpeg, ChartText, DrawError};
-use crate::data::DataError;
-use crate::study::Breakdown;
+use charts::data::DataError;
+use charts::{OutputsError, Study};
+
+use crate::chart::{render_chart_jpeg, DrawError};
 
 /// Errors of `generate_plots`.
 #[derive(Debug, thiserror::Error)]
 pub enum PlotsError {
+    /// The outputs file is invalid.
+    #[error(transparent)]
+    Outputs(#[from] OutputsError),
     /// A measure file could not be read.
     #[error(transparent)]
     Data(#[from] DataError),
     /// A chart could not be drawn.
     #[error(transparent)]
     Draw(#[from] DrawError),
+    /// The study defines no measures and the outputs file no charts.
+    #[error("no charts to draw: the study definition has no measures")]
+    NoCharts,
     /// An output could not be written.
     #[error("cannot write {path}: {source}")]
     Write {
@@ -35,6 +42,8 @@ pub struct PlotsOptions {
     pub measures_dir: PathBuf,
     /// Where the JPEGs are written (default `output/figures`).
     pub output_dir: PathBuf,
+    /// The outputs file; `None` reads `analysis/outputs.yaml` when it exists.
+    pub outputs: Option<PathBuf>,
 }
 
 impl Default for PlotsOptions {
@@ -42,78 +51,85 @@ impl Default for PlotsOptions {
         PlotsOptions {
             measures_dir: PathBuf::from("output/measures"),
             output_dir: PathBuf::from("output/figures"),
+            outputs: None,
         }
     }
 }
 
-/// Entry point of the `generate_plots` image: reads the four measure files from
-/// `--measures-dir` and writes `population_rates.jpeg`, `sex_rates.jpeg`, `region_rates.jpeg`
-/// and `age_rates.jpeg` to `--output-dir` (created if needed). Every file is read and drawn
-/// before any is written; each is written to a temporary name and renamed when complete.
+/// Entry point of the `generate_plots` image: draws every chart of `study` (as the outputs file
+/// says, if there is one) from the measure files in `--measures-dir`, into `--output-dir`
+/// (created if needed). Every chart is read and drawn before any is written; each file is
+/// written to a temporary name and renamed when complete. Returns the outputs file read, if
+/// any, for the runner to fingerprint.
 pub fn generate_plots(
     args: &PlotsOptions,
+    study: &Study,
     project_dir: &Path,
     log: &mut dyn Write,
-) -> Result<(), PlotsError> {
+) -> Result<Option<PathBuf>, PlotsError> {
     let measures_dir = project_dir.join(&args.measures_dir);
     let output_dir = project_dir.join(&args.output_dir);
+    let (plan, outputs_file) = charts::plan_for(study, project_dir, args.outputs.as_deref())?;
+    if plan.charts.is_empty() {
+        return Err(PlotsError::NoCharts);
+    }
+    let threshold = plan.redact_at_or_below;
 
-    // The four figures are read, drawn and encoded in parallel; nothing is written unless all
-    // succeed, and the first failure (in figure order) is the one reported.
+    // The charts are read, drawn and encoded in parallel (two at a time per core); nothing is
+    // written unless all succeed, and the first failure (in chart order) is the one reported.
+    let workers = std::thread::available_parallelism().map_or(2, |n| n.get() * 2);
     let figures = std::thread::scope(|scope| {
-        let handles: Vec<_> = Breakdown::ALL
-            .into_iter()
-            .map(|breakdown| {
-                let measures_dir = &measures_dir;
-                scope.spawn(move || draw_figure(breakdown, measures_dir))
-            })
-            .collect();
-        handles
-            .into_iter()
-            .map(|h| {
-                h.join()
-                    .unwrap_or_else(|panic| std::panic::resume_unwind(panic))
-            })
-            .collect::<Result<Vec<_>, _>>()
+        let mut results = Vec::with_capacity(plan.charts.len());
+        for batch in plan.charts.chunks(workers) {
+            let handles: Vec<_> = batch
+                .iter()
+                .map(|spec| {
+                    let measures_dir = &measures_dir;
+                    scope.spawn(move || -> Result<_, PlotsError> {
+                        let chart = spec.load(measures_dir, threshold)?;
+                        let jpeg = render_chart_jpeg(&chart, threshold)?;
+                        Ok((chart, jpeg))
+                    })
+                })
+                .collect();
+            for h in handles {
+                results.push(
+                    h.join()
+                        .unwrap_or_else(|panic| std::panic::resume_unwind(panic)),
+                );
+            }
+        }
+        results.into_iter().collect::<Result<Vec<_>, _>>()
     })?;
 
     std::fs::create_dir_all(&output_dir).map_err(|source| PlotsError::Write {
         path: output_dir.clone(),
         source,
     })?;
-    for (breakdown, jpeg, series, shown, redacted) in figures {
-        let path = output_dir.join(breakdown.figure_file());
-        files::write_atomic(&path, &jpeg).map_err(|source| PlotsError::Write {
+    for (chart, jpeg) in &figures {
+        let path = output_dir.join(&chart.spec.file);
+        if let Some(parent) = path.parent() {
+            std::fs::create_dir_all(parent).map_err(|source| PlotsError::Write {
+                path: parent.to_path_buf(),
+                source,
+            })?;
+        }
+        files::write_atomic(&path, jpeg).map_err(|source| PlotsError::Write {
             path: path.clone(),
             source,
         })?;
         // The log is informational: a failing log writer does not fail the action.
+        for w in &chart.warnings {
+            let _ = writeln!(log, "{w}");
+        }
         let _ = writeln!(
             log,
-            "generate_plots: wrote {} ({series} series, {shown} points drawn, {redacted} redacted)",
-            args.output_dir.join(breakdown.figure_file()).display(),
+            "generate_plots: wrote {} ({})",
+            args.output_dir.join(&chart.spec.file).display(),
+            chart.summary(),
         );
     }
-    Ok(())
-}
-
-/// One drawn figure: its breakdown, the JPEG, and (series, points drawn, points redacted).
-type Figure = (Breakdown, Vec<u8>, usize, usize, usize);
-
-/// Reads `breakdown`'s measure file from `measures_dir` and draws its JPEG.
-fn draw_figure(breakdown: Breakdown, measures_dir: &Path) -> Result<Figure, PlotsError> {
-    let chart = breakdown.load(measures_dir)?;
-    let jpeg = render_jpeg(
-        &chart.data,
-        breakdown.quantity(),
-        ChartText {
-            title: breakdown.figure_title(),
-            y_label: breakdown.y_label(),
-            legend_title: breakdown.group_label(),
-        },
-    )?;
-    let (shown, redacted) = chart.data.counts();
-    Ok((breakdown, jpeg, chart.data.series.len(), shown, redacted))
+    Ok(outputs_file)
 }
 
 #[cfg(test)]

@@ -1,27 +1,33 @@
-//! `generate_report` ([`ReportOptions`]: the measures folder, the codelist and the output
-//! file): the study's HTML report.
+//! `generate_report` ([`ReportOptions`]: the measures folder, the output file, the outputs file
+//! and optionally one codelist): the study's HTML report.
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
-use plots::data::DataError;
-use plots::study::Breakdown;
+use charts::codelist::{inline_table, read_table, CodelistError, CodelistTable};
+use charts::data::DataError;
+use charts::{OutputsError, Study, StudyCodelist};
 
-use crate::codelist::{read_codelist, CodelistError};
 use crate::page::{render_report, RenderError};
 
 /// Errors of `generate_report`.
 #[derive(Debug, thiserror::Error)]
 pub enum ReportError {
+    /// The outputs file is invalid.
+    #[error(transparent)]
+    Outputs(#[from] OutputsError),
     /// A measure file could not be read.
     #[error(transparent)]
     Data(#[from] DataError),
-    /// The codelist could not be read.
+    /// A codelist could not be read.
     #[error(transparent)]
     Codelist(#[from] CodelistError),
     /// The page could not be rendered.
     #[error(transparent)]
     Render(#[from] RenderError),
+    /// The study defines no measures and the outputs file no charts.
+    #[error("nothing to report: the study definition has no measures")]
+    NoCharts,
     /// The output could not be written.
     #[error("cannot write {path}: {source}")]
     Write {
@@ -38,36 +44,78 @@ pub enum ReportError {
 pub struct ReportOptions {
     /// Where the `measure_*.csv` files are (default `output/measures`).
     pub measures_dir: PathBuf,
-    /// The codelist CSV (default `codelists/opensafely-pulse-oximetry.csv`).
-    pub codelist: PathBuf,
-    /// The HTML file written (default `output/pulse_oximetry_SRO.html`).
+    /// The HTML file written (default `output/report.html`).
     pub output: PathBuf,
+    /// The outputs file; `None` reads `analysis/outputs.yaml` when it exists.
+    pub outputs: Option<PathBuf>,
+    /// Shows this codelist CSV instead of the study definition's codelists (the old
+    /// `--codelist` flag): as the study's codelist of that file when there is one.
+    pub codelist: Option<PathBuf>,
 }
 
 impl Default for ReportOptions {
     fn default() -> Self {
         ReportOptions {
             measures_dir: PathBuf::from("output/measures"),
-            codelist: PathBuf::from("codelists/opensafely-pulse-oximetry.csv"),
-            output: PathBuf::from("output/pulse_oximetry_SRO.html"),
+            output: PathBuf::from("output/report.html"),
+            outputs: None,
+            codelist: None,
         }
     }
 }
 
-/// Entry point of the `generate_report` image: reads the study's four measure files and the
-/// codelist, and writes the report (to a temporary name beside `--output`, then renamed).
+/// The codelists the report shows: the study's, or the one `--codelist` names.
+fn codelists(
+    study: &Study,
+    project_dir: &Path,
+    flag: Option<&Path>,
+) -> Result<Vec<CodelistTable>, CodelistError> {
+    let table = |c: &StudyCodelist| match &c.csv {
+        Some(csv) => read_table(&project_dir.join(csv), csv, c),
+        None => Ok(inline_table(c)),
+    };
+    match flag {
+        None => study.codelists.iter().map(table).collect(),
+        Some(path) => {
+            let own = study
+                .codelists
+                .iter()
+                .find(|c| c.csv.as_deref() == Some(path))
+                .cloned()
+                .unwrap_or_else(|| StudyCodelist {
+                    name: path.display().to_string(),
+                    system: String::new(),
+                    csv: Some(path.to_path_buf()),
+                    column: None,
+                    codes: Vec::new(),
+                });
+            Ok(vec![table(&own)?])
+        }
+    }
+}
+
+/// Entry point of the `generate_report` image: reads the measure files of every chart of
+/// `study` (as the outputs file says, if there is one) and the codelists, and writes the
+/// report (to a temporary name beside `--output`, then renamed). Returns the files it read
+/// besides the measure files (the outputs file, the codelists), for the runner to fingerprint.
 pub fn generate_report(
     args: &ReportOptions,
+    study: &Study,
     project_dir: &Path,
     log: &mut dyn Write,
-) -> Result<(), ReportError> {
+) -> Result<Vec<PathBuf>, ReportError> {
     let measures_dir = project_dir.join(&args.measures_dir);
-    let charts = Breakdown::ALL
+    let (plan, outputs_file) = charts::plan_for(study, project_dir, args.outputs.as_deref())?;
+    if plan.charts.is_empty() {
+        return Err(ReportError::NoCharts);
+    }
+    let charts = plan
+        .charts
         .iter()
-        .map(|b| b.load(&measures_dir))
+        .map(|c| c.load(&measures_dir, plan.redact_at_or_below))
         .collect::<Result<Vec<_>, _>>()?;
-    let codes = read_codelist(&project_dir.join(&args.codelist))?;
-    let html = render_report(&charts, &codes)?;
+    let tables = codelists(study, project_dir, args.codelist.as_deref())?;
+    let html = render_report(study, &plan, &charts, &tables)?;
 
     let output = project_dir.join(&args.output);
     if let Some(parent) = output.parent() {
@@ -80,19 +128,28 @@ pub fn generate_report(
         path: output.clone(),
         source,
     })?;
-    let (shown, redacted) = charts.iter().fold((0, 0), |(s, r), c| {
-        let (cs, cr) = c.data.counts();
-        (s + cs, r + cr)
-    });
+    let (shown, redacted) = charts
+        .iter()
+        .filter_map(|c| match &c.body {
+            charts::Body::Lines(d) => Some(d.counts()),
+            charts::Body::Deciles(_) => None,
+        })
+        .fold((0, 0), |(s, r), (cs, cr)| (s + cs, r + cr));
     // The log is informational: a failing log writer does not fail the action.
+    for w in charts.iter().flat_map(|c| &c.warnings) {
+        let _ = writeln!(log, "{w}");
+    }
     let _ = writeln!(
         log,
-        "generate_report: wrote {} ({} bytes; 4 charts, {shown} points shown, {redacted} redacted; {} codes)",
+        "generate_report: wrote {} ({} bytes; {} charts, {shown} points shown, {redacted} redacted; {} codes)",
         args.output.display(),
         html.len(),
-        codes.len()
+        charts.len(),
+        tables.iter().map(|t| t.codes.len()).sum::<usize>()
     );
-    Ok(())
+    let mut read: Vec<PathBuf> = outputs_file.into_iter().collect();
+    read.extend(tables.iter().filter_map(|t| t.csv.clone()));
+    Ok(read)
 }
 
 #[cfg(test)]

@@ -1,9 +1,12 @@
 //! What the templates draw: each chart's SVG geometry (precomputed here, so the templates only
 //! place numbers) and the monthly table behind it, both already redacted.
 
-use plots::chart::{axis_number, group_thousands, label_step, nice_ceiling, series_colour};
-use plots::data::{month_label, ChartData, Point, Quantity};
-use plots::study::group_display;
+use charts::axis::{
+    axis_number, format_count, format_rate, label_step, nice_ceiling, per_text, series_colour,
+};
+use charts::data::{group_display, month_label, ChartData, Point, Quantity};
+use charts::deciles::{DecilesData, MEDIAN, PERCENTILES};
+use charts::{Body, LoadedChart};
 use serde::Serialize;
 
 /// The SVG's coordinate system (its `viewBox` is `0 0 VIEW_WIDTH VIEW_HEIGHT`).
@@ -54,6 +57,9 @@ pub struct ChartView {
     pub x_width: String,
     /// Index of the last month (the script's `data-last`).
     pub last: usize,
+    /// The plot's top and bottom (the script's `data-top`, `data-bottom`: where the y axis
+    /// rescales).
+    pub y_range: (String, String),
     /// Horizontal grid lines with their labels.
     pub y_ticks: Vec<YTick>,
     /// One entry per month: vertical grid line and (for major months) a label.
@@ -64,6 +70,8 @@ pub struct ChartView {
     pub series: Vec<SeriesView>,
     /// True when every point is redacted.
     pub empty: bool,
+    /// What the chart says when it is empty.
+    pub empty_text: String,
     /// The range selector's buttons.
     pub ranges: Vec<RangeButton>,
     /// The x-axis label y position and the label.
@@ -115,6 +123,10 @@ pub struct LegendEntry {
     pub name: String,
     /// `#rrggbb`.
     pub colour: String,
+    /// A dashed line sample (a decile).
+    pub dashed: bool,
+    /// Whether the entry has a marker (lines with markers).
+    pub marker: bool,
     /// Line sample from `x1` to `x2` at `y`; marker at `marker_x`.
     pub x1: String,
     /// See `x1`.
@@ -132,6 +144,8 @@ pub struct LegendEntry {
 /// A horizontal grid line and its label.
 #[derive(Debug, Clone, Serialize)]
 pub struct YTick {
+    /// Index from the bottom (the script relabels ticks by it when the y axis rescales).
+    pub i: usize,
     /// y position.
     pub y: String,
     /// Label y position (baseline).
@@ -173,6 +187,8 @@ pub struct SeriesView {
     pub name: String,
     /// `#rrggbb`.
     pub colour: String,
+    /// Drawn dashed (a decile other than the median).
+    pub dashed: bool,
     /// Line segments between consecutive shown months.
     pub segments: Vec<Segment>,
     /// Markers of the shown months, each with its hover text.
@@ -194,6 +210,10 @@ pub struct Segment {
     pub x2: String,
     /// Coordinates.
     pub y2: String,
+    /// The values at both ends (for the script's y rescale).
+    pub v1: String,
+    /// See `v1`.
+    pub v2: String,
 }
 
 /// A marker with its hover text.
@@ -205,6 +225,8 @@ pub struct PointView {
     pub x: String,
     /// Coordinates.
     pub y: String,
+    /// The value (for the script's y rescale).
+    pub v: String,
     /// Shown on hover (an SVG `<title>`).
     pub tip: String,
 }
@@ -223,28 +245,24 @@ pub struct RangeButton {
 /// The monthly numbers behind a chart.
 #[derive(Debug, Clone, Serialize)]
 pub struct TableView {
-    /// The group column's heading; `None` for the total.
-    pub group_header: Option<String>,
+    /// The column headings after `Month`.
+    pub columns: Vec<String>,
     /// One row per month (and group), in month order.
     pub rows: Vec<TableRow>,
+    /// The same numbers as CSV, unformatted (the section's download).
+    pub csv: String,
 }
 
-/// One month of one group; redacted rows have blank numbers.
+/// One month (of one group); redacted rows have blank numbers.
 #[derive(Debug, Clone, Serialize)]
 pub struct TableRow {
     /// `Jan 2019`.
     pub month: String,
     /// `2019-01-01`.
     pub date: String,
-    /// Group name, for grouped tables.
-    pub group: Option<String>,
-    /// Patients with a code, or blank.
-    pub numerator: String,
-    /// Registered patients, or blank.
-    pub denominator: String,
-    /// Rate per 1,000, or blank.
-    pub rate: String,
-    /// Whether the row was redacted.
+    /// The cells after the month.
+    pub cells: Vec<String>,
+    /// Whether the row was redacted (or, in a deciles table, left out).
     pub redacted: bool,
 }
 
@@ -259,50 +277,47 @@ pub struct ChartLabels<'a> {
     pub y_label: &'a str,
     /// Legend heading.
     pub legend_title: Option<&'a str>,
+    /// What the numerator counts (`patients with a code`).
+    pub numerator: &'a str,
+    /// What the denominator counts (`registered patients`).
+    pub denominator: &'a str,
+    /// Counts at or below this are redacted.
+    pub redact_at_or_below: u32,
 }
 
 fn f1(x: f64) -> String {
     format!("{x:.1}")
 }
 
-/// A count as a whole number with thousands separators (`1,302`); fractional counts keep their
-/// decimals.
-pub fn format_count(x: f64) -> String {
-    if x.fract() == 0.0 {
-        group_thousands(&format!("{x:.0}"))
-    } else {
-        group_thousands(&format!("{x}"))
-    }
+/// The value of a point as data (Python's float repr: round-trips exactly).
+fn data_value(v: f64) -> String {
+    files::python_float_repr(v)
 }
 
-/// A rate per 1,000: 3 decimals below 10, 2 below 100, 1 above (`0.266`, `14.20`, `500.0`).
-pub fn format_rate(x: f64) -> String {
-    let decimals = if x < 10.0 {
-        3
-    } else if x < 100.0 {
-        2
-    } else {
-        1
+fn tip(series: &str, point: &Point, quantity: Quantity, labels: &ChartLabels<'_>) -> String {
+    let per = match quantity {
+        Quantity::Rate { per } => per,
+        Quantity::Count => 1000.0,
     };
-    group_thousands(&format!("{x:.decimals$}"))
-}
-
-fn tip(series: &str, point: &Point, quantity: Quantity) -> String {
-    let (Some(n), Some(d), Some(r)) = (point.numerator, point.denominator, point.rate_per_1000)
-    else {
+    let (Some(n), Some(d), Some(r)) = (point.numerator, point.denominator, point.rate(per)) else {
         return String::new();
     };
     let month = month_label(point.date);
+    let prefix = if labels.legend_title.is_some() {
+        format!("{}, ", group_display(series))
+    } else {
+        String::new()
+    };
+    let (num, den, per) = (labels.numerator, labels.denominator, per_text(per));
     match quantity {
         Quantity::Count => format!(
-            "{month}: {} patients with a code ({} per 1,000 of {} registered patients)",
+            "{prefix}{month}: {} {num} ({} {per} of {} {den})",
             format_count(n),
             format_rate(r),
             format_count(d)
         ),
-        Quantity::RatePer1000 => format!(
-            "{}, {month}: {} per 1,000 ({} of {} registered patients)",
-            group_display(series),
+        Quantity::Rate { .. } => format!(
+            "{prefix}{month}: {} {per} ({} of {} {den})",
             format_rate(r),
             format_count(n),
             format_count(d)
@@ -311,220 +326,541 @@ fn tip(series: &str, point: &Point, quantity: Quantity) -> String {
 }
 
 /// The hover text of month `m`: the month, then one line per series.
-fn column_tip(date: chrono::NaiveDate, data: &ChartData, m: usize, quantity: Quantity) -> String {
+fn column_tip(
+    date: chrono::NaiveDate,
+    data: &ChartData,
+    m: usize,
+    quantity: Quantity,
+    labels: &ChartLabels<'_>,
+) -> String {
+    let per = match quantity {
+        Quantity::Rate { per } => per,
+        Quantity::Count => 1000.0,
+    };
+    let per_words = per_text(per);
     let mut lines = vec![month_label(date)];
     for s in &data.series {
         let p = &s.points[m];
-        let value = match (quantity, p.numerator, p.denominator, p.rate_per_1000) {
+        let value = match (quantity, p.numerator, p.denominator, p.rate(per)) {
             (Quantity::Count, Some(n), Some(d), Some(r)) => format!(
-                "{} patients with a code, {} per 1,000 of {} registered",
+                "{} {}, {} {per_words} of {} {}",
                 format_count(n),
+                labels.numerator,
                 format_rate(r),
-                format_count(d)
+                format_count(d),
+                labels.denominator
             ),
-            (Quantity::RatePer1000, _, _, Some(r)) => format!("{} per 1,000", format_rate(r)),
+            (Quantity::Rate { .. }, _, _, Some(r)) => format!("{} {per_words}", format_rate(r)),
             _ => "redacted".to_string(),
         };
-        lines.push(match quantity {
-            Quantity::Count => value,
-            Quantity::RatePer1000 => format!("{}: {value}", group_display(&s.name)),
+        lines.push(if labels.legend_title.is_some() {
+            format!("{}: {value}", group_display(&s.name))
+        } else {
+            value
         });
     }
     lines.join("\n")
 }
 
+/// `10th`, `50th (median)`.
+pub fn percentile_name(p: u32) -> String {
+    if p == 50 {
+        "50th (median)".to_string()
+    } else {
+        format!("{p}th")
+    }
+}
+
+/// The geometry shared by line and deciles charts at full range.
+struct Layout {
+    plot_right: f64,
+    x_left: f64,
+    x_width: f64,
+    last: usize,
+    y_top: f64,
+}
+
+impl Layout {
+    fn new<'a>(months: usize, max: Option<f64>, legend: Option<(&'a str, Vec<&'a str>)>) -> Self {
+        let plot_right = match legend {
+            Some((title, names)) => plot_right_with_legend(names.into_iter().chain([title])),
+            None => PLOT_RIGHT,
+        };
+        let x_left = PLOT_LEFT + X_PAD;
+        Layout {
+            plot_right,
+            x_left,
+            x_width: plot_right - PLOT_LEFT - 2.0 * X_PAD,
+            last: months.saturating_sub(1),
+            y_top: nice_ceiling(max.unwrap_or(0.0) * 1.05),
+        }
+    }
+
+    fn x(&self, m: usize) -> f64 {
+        self.x_left + m as f64 / self.last.max(1) as f64 * self.x_width
+    }
+
+    fn y(&self, v: f64) -> f64 {
+        PLOT_BOTTOM - v / self.y_top * (PLOT_BOTTOM - PLOT_TOP)
+    }
+
+    /// A series' segments between consecutive shown months, and its markers.
+    fn lines(&self, shown: &[(usize, f64)]) -> Vec<Segment> {
+        shown
+            .windows(2)
+            .filter(|w| w[1].0 == w[0].0 + 1)
+            .map(|w| Segment {
+                m: w[0].0,
+                m2: w[1].0,
+                x1: f1(self.x(w[0].0)),
+                y1: f1(self.y(w[0].1)),
+                x2: f1(self.x(w[1].0)),
+                y2: f1(self.y(w[1].1)),
+                v1: data_value(w[0].1),
+                v2: data_value(w[1].1),
+            })
+            .collect()
+    }
+
+    /// The chart around `series`, with hover columns of `tips` (one per month).
+    #[allow(clippy::too_many_arguments)]
+    fn view(
+        &self,
+        dates: &[chrono::NaiveDate],
+        labels: &ChartLabels<'_>,
+        series: Vec<SeriesView>,
+        legend_entries: Option<Vec<(String, String, bool, bool)>>,
+        tips: Vec<String>,
+        empty: bool,
+        empty_text: String,
+    ) -> ChartView {
+        let y_ticks = (0..=Y_TICKS)
+            .map(|i| {
+                let v = self.y_top * i as f64 / Y_TICKS as f64;
+                YTick {
+                    i,
+                    y: f1(self.y(v)),
+                    label_y: f1(self.y(v) + 4.0),
+                    label: axis_number(v, self.y_top),
+                }
+            })
+            .collect();
+        let step = label_step(dates.len());
+        let months = dates
+            .iter()
+            .enumerate()
+            .map(|(m, date)| MonthTick {
+                m,
+                x: f1(self.x(m)),
+                label: month_label(*date),
+                major: m % step == 0,
+            })
+            .collect();
+        let column_width = self.x_width / self.last.max(1) as f64;
+        let columns = tips
+            .into_iter()
+            .enumerate()
+            .map(|(m, tip)| HoverColumn {
+                m,
+                x: f1(self.x(m) - column_width / 2.0),
+                width: f1(column_width),
+                tip,
+            })
+            .collect();
+        let plot_right = self.plot_right;
+        ChartView {
+            id: labels.id.to_string(),
+            title: labels.title.to_string(),
+            y_label: labels.y_label.to_string(),
+            legend: labels
+                .legend_title
+                .zip(legend_entries)
+                .map(|(title, entries)| {
+                    let x = plot_right + 24.0;
+                    LegendView {
+                        title: title.to_string(),
+                        x: f1(x),
+                        title_y: f1(PLOT_TOP + 12.0),
+                        entries: entries
+                            .into_iter()
+                            .enumerate()
+                            .map(|(i, (name, colour, dashed, marker))| {
+                                let y = PLOT_TOP + 36.0 + 22.0 * i as f64;
+                                LegendEntry {
+                                    name,
+                                    colour,
+                                    dashed,
+                                    marker,
+                                    x1: f1(x),
+                                    x2: f1(x + 24.0),
+                                    marker_x: f1(x + 12.0),
+                                    y: f1(y),
+                                    text_x: f1(x + 32.0),
+                                    text_y: f1(y + 4.5),
+                                }
+                            })
+                            .collect(),
+                    }
+                }),
+            view_width: f1(VIEW_WIDTH),
+            view_height: f1(VIEW_HEIGHT),
+            plot: Rect {
+                x: f1(PLOT_LEFT),
+                y: f1(PLOT_TOP),
+                width: f1(plot_right - PLOT_LEFT),
+                height: f1(PLOT_BOTTOM - PLOT_TOP),
+                right: f1(plot_right),
+                bottom: f1(PLOT_BOTTOM),
+                middle: f1(f64::midpoint(PLOT_TOP, PLOT_BOTTOM)),
+                center: f1(f64::midpoint(PLOT_LEFT, plot_right)),
+                tick_x: f1(PLOT_LEFT - 8.0),
+                tick_y: f1(PLOT_BOTTOM + 20.0),
+            },
+            x_left: f1(self.x_left),
+            x_width: f1(self.x_width),
+            last: self.last,
+            y_range: (f1(PLOT_TOP), f1(PLOT_BOTTOM)),
+            y_ticks,
+            months,
+            columns,
+            series,
+            empty,
+            empty_text,
+            ranges: RANGES
+                .iter()
+                .map(|&(label, months)| RangeButton {
+                    label: label.to_string(),
+                    months,
+                    pressed: months == 0,
+                })
+                .collect(),
+            x_label_y: f1(PLOT_BOTTOM + 48.0),
+        }
+    }
+}
+
+fn colour_hex((r, g, b): (u8, u8, u8)) -> String {
+    format!("#{r:02x}{g:02x}{b:02x}")
+}
+
 /// Lays out `data` as an SVG line chart at full range.
 pub fn chart_view(data: &ChartData, quantity: Quantity, labels: ChartLabels<'_>) -> ChartView {
-    let n = data.dates.len();
-    let last = n.saturating_sub(1);
-    let plot_right = if let Some(title) = labels.legend_title {
-        plot_right_with_legend(
-            data.series
-                .iter()
-                .map(|s| group_display(&s.name))
-                .chain([title]),
-        )
-    } else {
-        PLOT_RIGHT
-    };
-    let x_left = PLOT_LEFT + X_PAD;
-    let x_width = plot_right - PLOT_LEFT - 2.0 * X_PAD;
-    let x = |m: usize| x_left + m as f64 / last.max(1) as f64 * x_width;
     let max = data.max_value(quantity);
-    let y_top = nice_ceiling(max.unwrap_or(0.0) * 1.05);
-    let y = |v: f64| PLOT_BOTTOM - v / y_top * (PLOT_BOTTOM - PLOT_TOP);
-
-    let y_ticks = (0..=Y_TICKS)
-        .map(|i| {
-            let v = y_top * i as f64 / Y_TICKS as f64;
-            YTick {
-                y: f1(y(v)),
-                label_y: f1(y(v) + 4.0),
-                label: axis_number(v, y_top),
-            }
-        })
-        .collect();
-    let step = label_step(n);
-    let months = data
-        .dates
-        .iter()
-        .enumerate()
-        .map(|(m, date)| MonthTick {
-            m,
-            x: f1(x(m)),
-            label: month_label(*date),
-            major: m % step == 0,
-        })
-        .collect();
-    let column_width = x_width / last.max(1) as f64;
-    let columns = data
-        .dates
-        .iter()
-        .enumerate()
-        .map(|(m, date)| HoverColumn {
-            m,
-            x: f1(x(m) - column_width / 2.0),
-            width: f1(column_width),
-            tip: column_tip(*date, data, m, quantity),
-        })
-        .collect();
+    let layout = Layout::new(
+        data.dates.len(),
+        max,
+        labels.legend_title.map(|t| {
+            (
+                t,
+                data.series.iter().map(|s| group_display(&s.name)).collect(),
+            )
+        }),
+    );
     let series: Vec<SeriesView> = data
         .series
         .iter()
         .enumerate()
         .map(|(i, s)| {
-            let (r, g, b) = series_colour(i);
-            let shown: Vec<(usize, f64, &Point)> = s
+            let shown: Vec<(usize, f64)> = s
                 .points
                 .iter()
                 .enumerate()
-                .filter_map(|(m, p)| p.value(quantity).map(|v| (m, v, p)))
-                .collect();
-            let segments = shown
-                .windows(2)
-                .filter(|w| w[1].0 == w[0].0 + 1)
-                .map(|w| Segment {
-                    m: w[0].0,
-                    m2: w[1].0,
-                    x1: f1(x(w[0].0)),
-                    y1: f1(y(w[0].1)),
-                    x2: f1(x(w[1].0)),
-                    y2: f1(y(w[1].1)),
-                })
+                .filter_map(|(m, p)| p.value(quantity).map(|v| (m, v)))
                 .collect();
             let points = shown
                 .iter()
-                .map(|&(m, v, p)| PointView {
+                .map(|&(m, v)| PointView {
                     m,
-                    x: f1(x(m)),
-                    y: f1(y(v)),
-                    tip: tip(&s.name, p, quantity),
+                    x: f1(layout.x(m)),
+                    y: f1(layout.y(v)),
+                    v: data_value(v),
+                    tip: tip(&s.name, &s.points[m], quantity, &labels),
                 })
                 .collect();
             SeriesView {
                 name: group_display(&s.name).to_string(),
-                colour: format!("#{r:02x}{g:02x}{b:02x}"),
-                segments,
+                colour: colour_hex(series_colour(i)),
+                dashed: false,
+                segments: layout.lines(&shown),
                 points,
             }
         })
         .collect();
-    ChartView {
-        id: labels.id.to_string(),
-        title: labels.title.to_string(),
-        y_label: labels.y_label.to_string(),
-        legend: labels.legend_title.map(|title| {
-            let x = plot_right + 24.0;
-            LegendView {
-                title: title.to_string(),
-                x: f1(x),
-                title_y: f1(PLOT_TOP + 12.0),
-                entries: series
-                    .iter()
-                    .enumerate()
-                    .map(|(i, s)| {
-                        let y = PLOT_TOP + 36.0 + 22.0 * i as f64;
-                        LegendEntry {
-                            name: s.name.clone(),
-                            colour: s.colour.clone(),
-                            x1: f1(x),
-                            x2: f1(x + 24.0),
-                            marker_x: f1(x + 12.0),
-                            y: f1(y),
-                            text_x: f1(x + 32.0),
-                            text_y: f1(y + 4.5),
-                        }
-                    })
-                    .collect(),
-            }
-        }),
-        view_width: f1(VIEW_WIDTH),
-        view_height: f1(VIEW_HEIGHT),
-        plot: Rect {
-            x: f1(PLOT_LEFT),
-            y: f1(PLOT_TOP),
-            width: f1(plot_right - PLOT_LEFT),
-            height: f1(PLOT_BOTTOM - PLOT_TOP),
-            right: f1(plot_right),
-            bottom: f1(PLOT_BOTTOM),
-            middle: f1(f64::midpoint(PLOT_TOP, PLOT_BOTTOM)),
-            center: f1(f64::midpoint(PLOT_LEFT, plot_right)),
-            tick_x: f1(PLOT_LEFT - 8.0),
-            tick_y: f1(PLOT_BOTTOM + 20.0),
-        },
-        x_left: f1(x_left),
-        x_width: f1(x_width),
-        last,
-        y_ticks,
-        months,
-        columns,
+    let entries = series
+        .iter()
+        .map(|s| (s.name.clone(), s.colour.clone(), false, true))
+        .collect();
+    let tips = data
+        .dates
+        .iter()
+        .enumerate()
+        .map(|(m, date)| column_tip(*date, data, m, quantity, &labels))
+        .collect();
+    layout.view(
+        &data.dates,
+        &labels,
         series,
-        empty: max.is_none(),
-        ranges: RANGES
-            .iter()
-            .map(|&(label, months)| RangeButton {
-                label: label.to_string(),
-                months,
-                pressed: months == 0,
-            })
-            .collect(),
-        x_label_y: f1(PLOT_BOTTOM + 48.0),
+        Some(entries),
+        tips,
+        max.is_none(),
+        format!(
+            "No values to show: every month is redacted (counts of {} or fewer)",
+            labels.redact_at_or_below
+        ),
+    )
+}
+
+/// The legend of a deciles chart: the median solid, the other percentiles dashed.
+pub const DECILES_LEGEND: [(&str, bool); 2] = [("Median", false), ("10th-90th percentiles", true)];
+
+/// Lays out a deciles chart: nine lines (the median solid, with markers whose hover text is the
+/// month's median; the others dashed), and hover columns listing every percentile of the month.
+pub fn deciles_view(data: &DecilesData, labels: ChartLabels<'_>) -> ChartView {
+    let max = data.max_value();
+    let dates = data.dates();
+    let layout = Layout::new(
+        dates.len(),
+        max,
+        labels
+            .legend_title
+            .map(|t| (t, DECILES_LEGEND.iter().map(|(n, _)| *n).collect())),
+    );
+    let colour = colour_hex(series_colour(0));
+    let series = PERCENTILES
+        .iter()
+        .enumerate()
+        .map(|(p, percentile)| {
+            let shown: Vec<(usize, f64)> = data
+                .months
+                .iter()
+                .enumerate()
+                .filter_map(|(m, month)| month.values.map(|v| (m, v[p])))
+                .collect();
+            let points = if p == MEDIAN {
+                shown
+                    .iter()
+                    .map(|&(m, v)| PointView {
+                        m,
+                        x: f1(layout.x(m)),
+                        y: f1(layout.y(v)),
+                        v: data_value(v),
+                        tip: format!(
+                            "{}: median {} ({} groups)",
+                            month_label(data.months[m].date),
+                            format_rate(v),
+                            data.months[m].groups
+                        ),
+                    })
+                    .collect()
+            } else {
+                Vec::new()
+            };
+            SeriesView {
+                name: percentile_name(*percentile),
+                colour: colour.clone(),
+                dashed: p != MEDIAN,
+                segments: layout.lines(&shown),
+                points,
+            }
+        })
+        .collect();
+    let entries = DECILES_LEGEND
+        .iter()
+        .map(|(name, dashed)| ((*name).to_string(), colour.clone(), *dashed, false))
+        .collect();
+    let tips = data
+        .months
+        .iter()
+        .map(|month| {
+            let mut lines = vec![format!(
+                "{} ({} groups)",
+                month_label(month.date),
+                month.groups
+            )];
+            match month.values {
+                Some(values) => {
+                    for (p, v) in PERCENTILES.iter().zip(values).rev() {
+                        lines.push(format!("{}: {}", percentile_name(*p), format_rate(v)));
+                    }
+                }
+                None => lines.push(format!(
+                    "not shown ({} or fewer groups)",
+                    labels.redact_at_or_below
+                )),
+            }
+            lines.join("\n")
+        })
+        .collect();
+    layout.view(
+        &dates,
+        &labels,
+        series,
+        Some(entries),
+        tips,
+        max.is_none(),
+        format!(
+            "No values to show: no month has more than {} groups with a value",
+            labels.redact_at_or_below
+        ),
+    )
+}
+
+/// Quotes a CSV field when it needs it.
+fn csv_field(text: &str) -> String {
+    if text.contains([',', '"', '\n', '\r']) {
+        format!("\"{}\"", text.replace('"', "\"\""))
+    } else {
+        text.to_string()
     }
 }
 
-/// The monthly table behind `data`: one row per month and series, redacted rows blank.
-pub fn table_view(data: &ChartData, group_header: Option<&str>) -> TableView {
+/// A count as data: a whole number without separators (`2309`), else Python's repr.
+fn count_data(x: f64) -> String {
+    if x.fract() == 0.0 && x.abs() < 1e15 {
+        format!("{x:.0}")
+    } else {
+        files::python_float_repr(x)
+    }
+}
+
+/// The monthly table behind a line chart: one row per month and series, redacted rows blank.
+pub fn table_view(
+    data: &ChartData,
+    group_header: Option<&str>,
+    chart: &charts::ChartSpec,
+) -> TableView {
+    let per = match chart.quantity {
+        Quantity::Rate { per } => per,
+        Quantity::Count => 1000.0,
+    };
+    let mut columns: Vec<String> = group_header.map(str::to_string).into_iter().collect();
+    columns.extend([
+        charts::model::capitalise(&chart.numerator_label),
+        charts::model::capitalise(&chart.denominator_label),
+        format!("Rate {}", per_text(per)),
+    ]);
+    let m = &chart.measure;
+    let mut csv = String::from("date");
+    if group_header.is_some() {
+        csv.push(',');
+        csv.push_str(&csv_field(&m.group_by.join("_")));
+    }
+    csv.push_str(&format!(
+        ",{},{},rate_per_{}\n",
+        csv_field(&m.numerator),
+        csv_field(&m.denominator),
+        count_data(per)
+    ));
     let mut rows = Vec::new();
     for (i, date) in data.dates.iter().enumerate() {
         for s in &data.series {
             let p = &s.points[i];
+            let mut cells: Vec<String> = group_header
+                .map(|_| group_display(&s.name).to_string())
+                .into_iter()
+                .collect();
+            cells.extend([
+                p.numerator.map(format_count).unwrap_or_default(),
+                p.denominator.map(format_count).unwrap_or_default(),
+                p.rate(per).map(format_rate).unwrap_or_default(),
+            ]);
+            let day = date.format("%Y-%m-%d").to_string();
+            csv.push_str(&day);
+            if group_header.is_some() {
+                csv.push(',');
+                csv.push_str(&csv_field(&s.name));
+            }
+            for x in [p.numerator, p.denominator] {
+                csv.push(',');
+                csv.push_str(&x.map(count_data).unwrap_or_default());
+            }
+            csv.push(',');
+            csv.push_str(&p.rate(per).map(data_value).unwrap_or_default());
+            csv.push('\n');
             rows.push(TableRow {
                 month: month_label(*date),
-                date: date.format("%Y-%m-%d").to_string(),
-                group: group_header.map(|_| group_display(&s.name).to_string()),
-                numerator: p.numerator.map(format_count).unwrap_or_default(),
-                denominator: p.denominator.map(format_count).unwrap_or_default(),
-                rate: p.rate_per_1000.map(format_rate).unwrap_or_default(),
+                date: day,
+                cells,
                 redacted: p.is_redacted(),
             });
         }
     }
-    TableView {
-        group_header: group_header.map(str::to_string),
-        rows,
+    TableView { columns, rows, csv }
+}
+
+/// The monthly table behind a deciles chart: the number of groups with a value and every
+/// percentile; months left out are blank.
+pub fn deciles_table_view(data: &DecilesData) -> TableView {
+    let mut columns = vec!["Groups with a value".to_string()];
+    columns.extend(PERCENTILES.iter().map(|p| percentile_name(*p)));
+    let mut csv = String::from("date,groups");
+    for p in PERCENTILES {
+        csv.push_str(&format!(",p{p}"));
+    }
+    csv.push('\n');
+    let rows = data
+        .months
+        .iter()
+        .map(|month| {
+            let day = month.date.format("%Y-%m-%d").to_string();
+            csv.push_str(&format!("{day},{}", month.groups));
+            let mut cells = vec![format_count(month.groups as f64)];
+            for i in 0..PERCENTILES.len() {
+                let v = month.values.map(|v| v[i]);
+                cells.push(v.map(format_rate).unwrap_or_default());
+                csv.push(',');
+                csv.push_str(&v.map(data_value).unwrap_or_default());
+            }
+            csv.push('\n');
+            TableRow {
+                month: month_label(month.date),
+                date: day,
+                cells,
+                redacted: month.values.is_none(),
+            }
+        })
+        .collect();
+    TableView { columns, rows, csv }
+}
+
+/// The chart and the table of a loaded chart.
+pub fn views(chart: &LoadedChart, redact_at_or_below: u32) -> (ChartView, TableView) {
+    let spec = &chart.spec;
+    let labels = ChartLabels {
+        id: &spec.id,
+        title: &spec.caption,
+        y_label: &spec.y_label,
+        legend_title: spec.legend.as_deref(),
+        numerator: &spec.numerator_label,
+        denominator: &spec.denominator_label,
+        redact_at_or_below,
+    };
+    match &chart.body {
+        Body::Lines(data) => (
+            chart_view(data, spec.quantity, labels),
+            table_view(data, spec.legend.as_deref(), spec),
+        ),
+        Body::Deciles(data) => (deciles_view(data, labels), deciles_table_view(data)),
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use plots::data::{parse_measure_csv, MeasureColumns};
+    use charts::data::{parse_measure_csv, MeasureColumns, REDACTION_THRESHOLD};
     use std::path::Path;
 
     fn data(text: &str) -> ChartData {
         let cols = MeasureColumns::new(Some("sex"), "had_pulse_ox", "population");
         let rows = parse_measure_csv(Path::new("m.csv"), text.as_bytes(), &cols).unwrap();
-        ChartData::from_rows(Path::new("m.csv"), Some("sex"), &rows, |_| true).unwrap()
+        ChartData::from_rows(
+            Path::new("m.csv"),
+            Some("sex"),
+            &rows,
+            |_| true,
+            REDACTION_THRESHOLD,
+        )
+        .unwrap()
     }
 
     const TEXT: &str = "sex,had_pulse_ox,population,value,date\n\
@@ -538,12 +874,15 @@ mod tests {
             title: "Rate by sex",
             y_label: "Rate per 1,000",
             legend_title: Some("Sex"),
+            numerator: "patients with a code",
+            denominator: "registered patients",
+            redact_at_or_below: 5,
         }
     }
 
     #[test]
     fn geometry_maps_months_and_values_into_the_plot() {
-        let v = chart_view(&data(TEXT), Quantity::RatePer1000, labels());
+        let v = chart_view(&data(TEXT), Quantity::PER_1000, labels());
         assert_eq!(v.last, 2);
         assert_eq!(v.months.len(), 3);
         assert_eq!(v.months[0].x, f1(PLOT_LEFT + X_PAD));
@@ -561,6 +900,11 @@ mod tests {
         assert_eq!(f.segments.len(), 2);
         let top = PLOT_BOTTOM - 40.0 / 50.0 * (PLOT_BOTTOM - PLOT_TOP);
         assert_eq!(f.points[2].y, f1(top));
+        assert_eq!(f.points[2].v, "40.0");
+        assert_eq!(
+            (f.segments[1].v1.as_str(), f.segments[1].v2.as_str()),
+            ("20.0", "40.0")
+        );
         assert_eq!(
             f.points[0].tip,
             "F, Jan 2020: 10.00 per 1,000 (10 of 1,000 registered patients)"
@@ -583,33 +927,34 @@ mod tests {
         );
     }
 
+    fn spec() -> charts::ChartSpec {
+        let study = charts::Study {
+            measures: vec![
+                charts::Measure::new("m", "had_pulse_ox", "population").grouped(&["sex"])
+            ],
+            ..charts::Study::default()
+        };
+        charts::plan(&study, None).unwrap().charts.remove(0)
+    }
+
     #[test]
     fn table_blanks_redacted_rows() {
-        let t = table_view(&data(TEXT), Some("Sex"));
+        let t = table_view(&data(TEXT), Some("Sex"), &spec());
+        assert_eq!(
+            t.columns,
+            ["Sex", "Had pulse ox", "Population", "Rate per 1,000"]
+        );
         assert_eq!(t.rows.len(), 6);
         let m_jan = &t.rows[1];
-        assert_eq!(
-            (m_jan.month.as_str(), m_jan.group.as_deref()),
-            ("Jan 2020", Some("M"))
-        );
+        assert_eq!(m_jan.month, "Jan 2020");
         assert!(m_jan.redacted);
-        assert_eq!(
-            (
-                m_jan.numerator.as_str(),
-                m_jan.denominator.as_str(),
-                m_jan.rate.as_str()
-            ),
-            ("", "", "")
-        );
-        let m_mar = &t.rows[5];
-        assert_eq!(
-            (
-                m_mar.numerator.as_str(),
-                m_mar.denominator.as_str(),
-                m_mar.rate.as_str()
-            ),
-            ("60", "2,000", "30.00")
-        );
+        assert_eq!(m_jan.cells, ["M", "", "", ""]);
+        assert_eq!(t.rows[5].cells, ["M", "60", "2,000", "30.00"]);
+        let csv: Vec<&str> = t.csv.lines().collect();
+        assert_eq!(csv[0], "date,sex,had_pulse_ox,population,rate_per_1000");
+        assert_eq!(csv[1], "2020-01-01,F,10,1000,10.0");
+        assert_eq!(csv[2], "2020-01-01,M,,,");
+        assert_eq!(csv.len(), 7);
     }
 
     #[test]
@@ -623,11 +968,10 @@ mod tests {
     }
 
     #[test]
-    fn number_formats() {
-        assert_eq!(format_count(1302.0), "1,302");
-        assert_eq!(format_count(2.5), "2.5");
-        assert_eq!(format_rate(0.2661), "0.266");
-        assert_eq!(format_rate(14.2011), "14.20");
-        assert_eq!(format_rate(1500.0), "1,500.0");
+    fn csv_fields_are_quoted_when_needed() {
+        assert_eq!(csv_field("a"), "a");
+        assert_eq!(csv_field("York, and \"the\""), "\"York, and \"\"the\"\"\"");
+        assert_eq!(count_data(2309.0), "2309");
+        assert_eq!(count_data(2.5), "2.5");
     }
 }

@@ -104,6 +104,7 @@ impl ImageCommand for Args {
         mut options: CohortOptions,
         project_dir: &Path,
         log: &mut dyn Write,
+        _reads: &mut Vec<PathBuf>,
     ) -> Result<(), ImageError> {
         options.database_url = DataSource::url_from_flag_or_env(options.database_url.as_deref());
         Ok(cohort::cli::generate_cohort(&options, project_dir, log)?)

@@ -58,6 +58,7 @@ impl ImageCommand for Args {
         options: MeasuresOptions,
         project_dir: &Path,
         log: &mut dyn Write,
+        _reads: &mut Vec<PathBuf>,
     ) -> Result<(), ImageError> {
         Ok(measures::cli::generate_measures(
             &options,

@@ -12,21 +12,27 @@
 //! | `cohortextractor:<tag>` | `generate_measures …` | [`generate_measures::Args`] | [`measures::cli::generate_measures`] |
 //! | `plots:<tag>` | `generate_plots …` | [`generate_plots::Args`] | [`plots::cli::generate_plots`] |
 //! | `report:<tag>` | `generate_report …` | [`generate_report::Args`] | [`report::cli::generate_report`] |
+//!
+//! Plots and report get the study definition's measures and codelists from [`study`], which
+//! loads it with `cohort`; each command reports the files it read beyond its arguments (the
+//! study definition, the outputs file, codelists) so the runner re-runs it when they change.
 
 pub mod generate_cohort;
 pub mod generate_measures;
 pub mod generate_plots;
 pub mod generate_report;
+pub mod study;
 
 use std::io::Write;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use clap::error::ErrorKind;
 use clap::{ArgMatches, ColorChoice, CommandFactory, FromArgMatches};
 use pipeline::image::{ImageError, ImageRegistry, Invocation};
 
-/// A command of an image: the arguments after the command name, the project folder, the log.
-type EntryPoint = fn(&[String], &Path, &mut dyn Write) -> Result<(), ImageError>;
+/// A command of an image: the arguments after the command name, the project folder, the log,
+/// and the files it read that its arguments do not name (for the runner's fingerprints).
+type EntryPoint = fn(&[String], &Path, &mut dyn Write, &mut Vec<PathBuf>) -> Result<(), ImageError>;
 
 /// Every image this project runs in-process.
 pub fn registry() -> ImageRegistry {
@@ -60,11 +66,13 @@ pub trait ImageCommand: CommandFactory + FromArgMatches {
     type Options;
     /// The options, from the parsed arguments (and the matches, for `--param`).
     fn options(self, matches: &ArgMatches) -> Result<Self::Options, ImageError>;
-    /// Runs the library's entry point.
+    /// Runs the library's entry point; files it read that the arguments do not name go to
+    /// `reads`.
     fn run(
         options: Self::Options,
         project_dir: &Path,
         log: &mut dyn Write,
+        reads: &mut Vec<PathBuf>,
     ) -> Result<(), ImageError>;
 }
 
@@ -73,9 +81,10 @@ fn entry<T: ImageCommand>(
     args: &[String],
     project_dir: &Path,
     log: &mut dyn Write,
+    reads: &mut Vec<PathBuf>,
 ) -> Result<(), ImageError> {
     match options::<T>(args, log)? {
-        Some(options) => T::run(options, project_dir, log),
+        Some(options) => T::run(options, project_dir, log, reads),
         None => Ok(()),
     }
 }
@@ -155,7 +164,7 @@ fn commands(
             return Err(unknown(inv.image, inv.tag, commands, "no command given"));
         };
         match commands.iter().find(|(command, _)| command == name) {
-            Some((_, run)) => run(rest, inv.project_dir, inv.log),
+            Some((_, run)) => run(rest, inv.project_dir, inv.log, inv.reads),
             None => Err(unknown(
                 inv.image,
                 inv.tag,

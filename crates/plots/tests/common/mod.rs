@@ -120,3 +120,61 @@ pub(crate) fn fixtures_dir() -> std::path::PathBuf {
         .canonicalize()
         .unwrap()
 }
+
+/// The pulse oximetry study as the driver loads it from `analysis/study_definition.yaml`
+/// (measures in file order, its one codelist).
+pub(crate) fn pulse_ox_study() -> charts::Study {
+    use charts::{Measure, Study, StudyCodelist};
+    Study {
+        name: "pulse-oximetry".into(),
+        definition: "analysis/study_definition.yaml".into(),
+        index_date: chrono::NaiveDate::from_ymd_opt(2019, 1, 1),
+        measures: vec![
+            Measure::new("pulse_ox_by_sex", "had_pulse_ox", "population").grouped(&["sex"]),
+            Measure::new("pulse_ox_by_region", "had_pulse_ox", "population").grouped(&["region"]),
+            Measure::new("pulse_ox_by_age_band", "had_pulse_ox", "population")
+                .grouped(&["age_band"]),
+            Measure::new("pulse_ox_total", "had_pulse_ox", "population"),
+        ],
+        codelists: vec![StudyCodelist {
+            name: "pulse_oximetry_codes".into(),
+            system: "ctv3".into(),
+            csv: Some("codelists/opensafely-pulse-oximetry.csv".into()),
+            column: Some("CTV3ID".into()),
+            codes: Vec::new(),
+        }],
+    }
+}
+
+/// The repository's own outputs file, `analysis/outputs.yaml`.
+pub(crate) fn study_outputs_file() -> std::path::PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../analysis/outputs.yaml")
+}
+
+/// Copies the repository's outputs file into `project/analysis/`.
+pub(crate) fn write_outputs_file(project: &Path) {
+    std::fs::create_dir_all(project.join("analysis")).unwrap();
+    std::fs::copy(study_outputs_file(), project.join("analysis/outputs.yaml")).unwrap();
+}
+
+/// The study's charts as its outputs file plans them.
+pub(crate) fn study_plan() -> charts::Plan {
+    let outputs =
+        charts::Outputs::read(&study_outputs_file(), Path::new("analysis/outputs.yaml")).unwrap();
+    charts::plan(&pulse_ox_study(), Some(outputs)).unwrap()
+}
+
+/// The chart of measure `id` in the study's plan, read from `measures`.
+pub(crate) fn study_chart(measures: &Path, id: &str) -> charts::LoadedChart {
+    let plan = study_plan();
+    let spec = plan.charts.iter().find(|c| c.measure.id == id).unwrap();
+    spec.load(measures, plan.redact_at_or_below).unwrap()
+}
+
+/// The line data of a loaded chart.
+pub(crate) fn lines(chart: &charts::LoadedChart) -> &charts::data::ChartData {
+    match &chart.body {
+        charts::Body::Lines(d) => d,
+        charts::Body::Deciles(_) => panic!("a deciles chart"),
+    }
+}

@@ -1,8 +1,8 @@
 //! Reading measure files (cohortextractor's `measure_<id>.csv` format), redacting small
 //! numbers and turning the rows into one series per group, ready to draw or tabulate.
 //!
-//! This module is shared by the JPEG charts and the HTML report, so both apply exactly the same
-//! reading rules and the same redaction.
+//! The JPEG charts and the HTML report both read through this module, so both apply exactly the
+//! same reading rules and the same redaction ([`is_redacted`], the one place the rule lives).
 
 use std::cell::Cell;
 use std::collections::BTreeMap;
@@ -12,8 +12,9 @@ use std::path::{Path, PathBuf};
 
 use chrono::{Datelike, NaiveDate};
 
-/// Counts from 0 to this value (inclusive) are redacted: a row whose numerator or denominator
-/// is in `0..=5` is neither drawn nor shown, as the study's notebook did.
+/// Counts from 0 to this value (inclusive) are redacted by default: a row whose numerator or
+/// denominator is in `0..=5` is neither drawn nor shown, as the study's notebook did (an outputs
+/// file's `redact_at_or_below` changes it).
 pub const REDACTION_THRESHOLD: f64 = 5.0;
 
 /// Problems reading a measure file; each names the file and, where it applies, the line and
@@ -97,8 +98,9 @@ pub enum DataError {
 /// Which columns of a measure file to read.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct MeasureColumns {
-    /// The `group_by` column, or `None` for a total (ungrouped) measure.
-    pub group: Option<String>,
+    /// The `group_by` columns, empty for a total (ungrouped) measure. With several, a row's
+    /// group is their values joined by `, `.
+    pub groups: Vec<String>,
     /// The numerator column, e.g. `had_pulse_ox`.
     pub numerator: String,
     /// The denominator column, e.g. `population`.
@@ -110,8 +112,17 @@ pub struct MeasureColumns {
 impl MeasureColumns {
     /// Columns `numerator`, `denominator` and `date`, grouped by `group` if given.
     pub fn new(group: Option<&str>, numerator: &str, denominator: &str) -> Self {
+        Self::grouped(group.into_iter(), numerator, denominator)
+    }
+
+    /// Columns `numerator`, `denominator` and `date`, grouped by every one of `groups`.
+    pub fn grouped<'a>(
+        groups: impl Iterator<Item = &'a str>,
+        numerator: &str,
+        denominator: &str,
+    ) -> Self {
         Self {
-            group: group.map(str::to_string),
+            groups: groups.map(str::to_string).collect(),
             numerator: numerator.to_string(),
             denominator: denominator.to_string(),
             date: "date".to_string(),
@@ -188,7 +199,11 @@ pub fn parse_measure_csv(
                 header: header.iter().collect::<Vec<_>>().join(","),
             })
     };
-    let group_idx = columns.group.as_deref().map(find).transpose()?;
+    let group_idx = columns
+        .groups
+        .iter()
+        .map(|g| find(g))
+        .collect::<Result<Vec<_>, _>>()?;
     let num_idx = find(&columns.numerator)?;
     let den_idx = find(&columns.denominator)?;
     let date_idx = find(&columns.date)?;
@@ -217,7 +232,13 @@ pub fn parse_measure_csv(
         })?;
         rows.push(MeasureRow {
             line,
-            group: group_idx.map(|i| cell(i).to_string()),
+            group: (!group_idx.is_empty()).then(|| {
+                group_idx
+                    .iter()
+                    .map(|&i| cell(i))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            }),
             date,
             numerator: count(num_idx, &columns.numerator)?,
             denominator: count(den_idx, &columns.denominator)?,
@@ -281,19 +302,29 @@ fn parse_count(text: &str) -> Option<Option<f64>> {
 }
 
 /// Whether a row with these counts is redacted: a missing count, or a numerator or denominator
-/// from 0 to [`REDACTION_THRESHOLD`].
-pub fn is_redacted(numerator: Option<f64>, denominator: Option<f64>) -> bool {
-    let small = |x: Option<f64>| x.is_none_or(|x| x <= REDACTION_THRESHOLD);
+/// from 0 to `at_or_below` ([`REDACTION_THRESHOLD`] unless the outputs file says otherwise).
+/// This is the one place the rule lives: the JPEGs, the report's charts, its tables and its CSV
+/// downloads all ask it.
+pub fn is_redacted(numerator: Option<f64>, denominator: Option<f64>, at_or_below: f64) -> bool {
+    let small = |x: Option<f64>| x.is_none_or(|x| x <= at_or_below);
     small(numerator) || small(denominator)
 }
 
 /// What a chart plots on its y axis.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq)]
 pub enum Quantity {
-    /// The numerator itself (number of patients with a code).
+    /// The numerator itself (e.g. the number of patients with a code).
     Count,
-    /// Numerator per 1,000 of the denominator.
-    RatePer1000,
+    /// The numerator per `per` of the denominator (`value × per`).
+    Rate {
+        /// e.g. 1000.
+        per: f64,
+    },
+}
+
+impl Quantity {
+    /// A rate per 1,000: the default.
+    pub const PER_1000: Quantity = Quantity::Rate { per: 1000.0 };
 }
 
 /// One month of one series. After redaction every field but `date` is `None`.
@@ -305,39 +336,50 @@ pub struct Point {
     pub numerator: Option<f64>,
     /// The denominator count, if shown.
     pub denominator: Option<f64>,
-    /// Numerator per 1,000 of the denominator, if shown.
-    pub rate_per_1000: Option<f64>,
 }
 
 impl Point {
-    /// A point from raw counts, redacted as [`is_redacted`] says.
-    pub fn from_counts(date: NaiveDate, numerator: Option<f64>, denominator: Option<f64>) -> Self {
+    /// A point from raw counts, redacted as [`is_redacted`] says with `at_or_below`.
+    pub fn from_counts(
+        date: NaiveDate,
+        numerator: Option<f64>,
+        denominator: Option<f64>,
+        at_or_below: f64,
+    ) -> Self {
         match (numerator, denominator) {
-            (Some(n), Some(d)) if !is_redacted(numerator, denominator) => Self {
+            (Some(n), Some(d)) if !is_redacted(numerator, denominator, at_or_below) => Self {
                 date,
                 numerator: Some(n),
                 denominator: Some(d),
-                rate_per_1000: Some(n / d * 1000.0),
             },
             _ => Self {
                 date,
                 numerator: None,
                 denominator: None,
-                rate_per_1000: None,
             },
         }
     }
 
     /// Whether this point was redacted (or had no data).
     pub fn is_redacted(&self) -> bool {
-        self.rate_per_1000.is_none()
+        self.numerator.is_none() || self.denominator.is_none()
+    }
+
+    /// The numerator per `per` of the denominator, if shown.
+    pub fn rate(&self, per: f64) -> Option<f64> {
+        Some(self.numerator? / self.denominator? * per)
+    }
+
+    /// The numerator per 1,000 of the denominator, if shown.
+    pub fn rate_per_1000(&self) -> Option<f64> {
+        self.rate(1000.0)
     }
 
     /// The plotted value of this point for `quantity`, if shown.
     pub fn value(&self, quantity: Quantity) -> Option<f64> {
         match quantity {
-            Quantity::Count => self.numerator,
-            Quantity::RatePer1000 => self.rate_per_1000,
+            Quantity::Count => self.numerator.filter(|_| !self.is_redacted()),
+            Quantity::Rate { per } => self.rate(per),
         }
     }
 }
@@ -361,7 +403,7 @@ pub struct ChartData {
 }
 
 impl ChartData {
-    /// Builds the series of `rows`.
+    /// Builds the series of `rows`, redacting counts at or below `at_or_below`.
     ///
     /// Grouped rows: one series per group value accepted by `keep`, in order of first
     /// appearance; a month without a row for a group is a missing (redacted) point; a second row
@@ -373,6 +415,7 @@ impl ChartData {
         column: Option<&str>,
         rows: &[MeasureRow],
         keep: impl Fn(&str) -> bool,
+        at_or_below: f64,
     ) -> Result<Self, DataError> {
         let dates: Vec<NaiveDate> = {
             let mut d: Vec<NaiveDate> = rows.iter().map(|r| r.date).collect();
@@ -419,8 +462,8 @@ impl ChartData {
                     .iter()
                     .zip(months)
                     .map(|(date, cell)| match cell {
-                        Some((n, d)) => Point::from_counts(*date, *n, *d),
-                        None => Point::from_counts(*date, None, None),
+                        Some((n, d)) => Point::from_counts(*date, *n, *d, at_or_below),
+                        None => Point::from_counts(*date, None, None, at_or_below),
                     })
                     .collect();
                 Series { name, points }
@@ -460,6 +503,15 @@ pub fn month_label(date: NaiveDate) -> String {
         "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec",
     ];
     format!("{} {}", MONTHS[date.month0() as usize], date.year())
+}
+
+/// Shows a group value in legends and tables: an empty value reads `(missing)`.
+pub fn group_display(name: &str) -> &str {
+    if name.is_empty() {
+        "(missing)"
+    } else {
+        name
+    }
 }
 
 #[cfg(test)]
@@ -570,21 +622,25 @@ mod tests {
 
     #[test]
     fn redaction_boundaries() {
-        assert!(is_redacted(Some(0.0), Some(100.0)));
-        assert!(is_redacted(Some(5.0), Some(100.0)));
-        assert!(!is_redacted(Some(6.0), Some(100.0)));
-        assert!(is_redacted(Some(60.0), Some(5.0)));
-        assert!(!is_redacted(Some(6.0), Some(6.0)));
-        assert!(is_redacted(None, Some(100.0)));
-        assert!(is_redacted(Some(100.0), None));
-        let p = Point::from_counts(d("2020-01-01"), Some(3.0), Some(1000.0));
+        let t = REDACTION_THRESHOLD;
+        assert!(is_redacted(Some(0.0), Some(100.0), t));
+        assert!(is_redacted(Some(5.0), Some(100.0), t));
+        assert!(!is_redacted(Some(6.0), Some(100.0), t));
+        assert!(is_redacted(Some(60.0), Some(5.0), t));
+        assert!(!is_redacted(Some(6.0), Some(6.0), t));
+        assert!(is_redacted(None, Some(100.0), t));
+        assert!(is_redacted(Some(100.0), None, t));
+        assert!(is_redacted(Some(7.0), Some(100.0), 7.0));
+        assert!(!is_redacted(Some(1.0), Some(1.0), 0.0));
+        let p = Point::from_counts(d("2020-01-01"), Some(3.0), Some(1000.0), t);
         assert_eq!(
-            (p.numerator, p.denominator, p.rate_per_1000),
+            (p.numerator, p.denominator, p.rate_per_1000()),
             (None, None, None)
         );
-        let p = Point::from_counts(d("2020-01-01"), Some(6.0), Some(1200.0));
-        assert_eq!(p.rate_per_1000, Some(5.0));
+        let p = Point::from_counts(d("2020-01-01"), Some(6.0), Some(1200.0), t);
+        assert_eq!(p.rate_per_1000(), Some(5.0));
         assert_eq!(p.value(Quantity::Count), Some(6.0));
+        assert_eq!(p.value(Quantity::Rate { per: 100.0 }), Some(0.5));
     }
 
     #[test]
@@ -596,7 +652,14 @@ mod tests {
             body.push_str("1.0,1,1.0,2020-02-01\r\n0.0,1,0.0,2020-01-01\r\n");
         }
         let rows = parse(&body, None).unwrap();
-        let data = ChartData::from_rows(Path::new("m.csv"), None, &rows, |_| true).unwrap();
+        let data = ChartData::from_rows(
+            Path::new("m.csv"),
+            None,
+            &rows,
+            |_| true,
+            REDACTION_THRESHOLD,
+        )
+        .unwrap();
         assert_eq!(data.dates, vec![d("2020-01-01"), d("2020-02-01")]);
         assert_eq!(data.series.len(), 1);
         let p = &data.series[0].points;
@@ -612,7 +675,14 @@ mod tests {
             None,
         )
         .unwrap();
-        let data = ChartData::from_rows(Path::new("m.csv"), None, &rows, |_| true).unwrap();
+        let data = ChartData::from_rows(
+            Path::new("m.csv"),
+            None,
+            &rows,
+            |_| true,
+            REDACTION_THRESHOLD,
+        )
+        .unwrap();
         assert!(data.series[0].points[0].is_redacted());
     }
 
@@ -625,16 +695,20 @@ mod tests {
             Some("sex"),
         )
         .unwrap();
-        let data = ChartData::from_rows(Path::new("m.csv"), Some("sex"), &rows, |g| {
-            g == "M" || g == "F"
-        })
+        let data = ChartData::from_rows(
+            Path::new("m.csv"),
+            Some("sex"),
+            &rows,
+            |g| g == "M" || g == "F",
+            REDACTION_THRESHOLD,
+        )
         .unwrap();
         let names: Vec<_> = data.series.iter().map(|s| s.name.as_str()).collect();
         assert_eq!(names, ["F", "M"]);
-        assert_eq!(data.series[0].points[0].rate_per_1000, Some(100.0));
+        assert_eq!(data.series[0].points[0].rate_per_1000(), Some(100.0));
         assert!(data.series[0].points[1].is_redacted());
-        assert_eq!(data.series[1].points[1].rate_per_1000, Some(300.0));
-        assert_eq!(data.max_value(Quantity::RatePer1000), Some(300.0));
+        assert_eq!(data.series[1].points[1].rate_per_1000(), Some(300.0));
+        assert_eq!(data.max_value(Quantity::PER_1000), Some(300.0));
         assert_eq!(data.counts(), (3, 1));
     }
 
@@ -645,8 +719,14 @@ mod tests {
             Some("sex"),
         )
         .unwrap();
-        let err =
-            ChartData::from_rows(Path::new("m.csv"), Some("sex"), &rows, |_| true).unwrap_err();
+        let err = ChartData::from_rows(
+            Path::new("m.csv"),
+            Some("sex"),
+            &rows,
+            |_| true,
+            REDACTION_THRESHOLD,
+        )
+        .unwrap_err();
         assert_eq!(
             err.to_string(),
             "m.csv: line 3: second row for sex=\"F\" on 2020-01-01"
@@ -657,5 +737,22 @@ mod tests {
     fn month_labels() {
         assert_eq!(month_label(d("2019-01-01")), "Jan 2019");
         assert_eq!(month_label(d("2020-12-01")), "Dec 2020");
+    }
+}
+
+#[cfg(test)]
+mod grouped_tests {
+    use super::*;
+
+    #[test]
+    fn several_group_columns_join_their_values() {
+        let cols = MeasureColumns::grouped(["sex", "band"].into_iter(), "n", "d");
+        let rows = parse_measure_csv(
+            Path::new("m.csv"),
+            "sex,band,n,d,value,date\nF,1,10.0,100,0.1,2020-01-01\n".as_bytes(),
+            &cols,
+        )
+        .unwrap();
+        assert_eq!(rows[0].group.as_deref(), Some("F, 1"));
     }
 }

@@ -3,7 +3,7 @@
 use std::collections::BTreeMap;
 use std::path::Path;
 
-use plots::data::{parse_measure_csv, ChartData, MeasureColumns, REDACTION_THRESHOLD};
+use charts::data::{parse_measure_csv, ChartData, MeasureColumns, REDACTION_THRESHOLD};
 use proptest::prelude::*;
 
 type Row = (usize, u32, Option<u32>, Option<u32>);
@@ -57,7 +57,7 @@ proptest! {
         for (i, r) in parsed.iter().enumerate() {
             prop_assert_eq!(r.line, i as u64 + 2);
         }
-        let data = ChartData::from_rows(Path::new("t.csv"), None, &parsed, |_| true).unwrap();
+        let data = ChartData::from_rows(Path::new("t.csv"), None, &parsed, |_| true, REDACTION_THRESHOLD).unwrap();
 
         let mut sums: BTreeMap<u32, (Option<u32>, Option<u32>)> = BTreeMap::new();
         for (_, month, n, d) in &rows {
@@ -69,7 +69,7 @@ proptest! {
         prop_assert_eq!(data.dates.len(), sums.len());
         for (point, (month, (n, d))) in data.series[0].points.iter().zip(&sums) {
             prop_assert_eq!(point.date.to_string(), format!("2020-{month:02}-01"));
-            prop_assert_eq!(point.rate_per_1000, expected_rate(*n, *d));
+            prop_assert_eq!(point.rate_per_1000(), expected_rate(*n, *d));
             let shown = expected_rate(*n, *d).is_some();
             prop_assert_eq!(point.numerator, if shown { n.map(f64::from) } else { None });
             prop_assert_eq!(point.denominator, if shown { d.map(f64::from) } else { None });
@@ -84,7 +84,7 @@ proptest! {
         let text = csv_text(&rows, true, crlf);
         let cols = MeasureColumns::new(Some("g"), "num", "den");
         let parsed = parse_measure_csv(Path::new("g.csv"), text.as_bytes(), &cols).unwrap();
-        let data = ChartData::from_rows(Path::new("g.csv"), Some("g"), &parsed, |_| true).unwrap();
+        let data = ChartData::from_rows(Path::new("g.csv"), Some("g"), &parsed, |_| true, REDACTION_THRESHOLD).unwrap();
 
         let mut order: Vec<usize> = Vec::new();
         for r in &rows {
@@ -101,7 +101,7 @@ proptest! {
                     .iter()
                     .find(|r| r.0 == *g && r.1 == *month)
                     .and_then(|r| expected_rate(r.2, r.3));
-                prop_assert_eq!(point.rate_per_1000, want);
+                prop_assert_eq!(point.rate_per_1000(), want);
             }
         }
     }

@@ -1,0 +1,4 @@
+//! The charts crate's integration tests, in one binary.
+
+mod deciles;
+mod properties;
