@@ -13,6 +13,8 @@ use crate::images::{generate_cohort, options};
 pub enum SqlDialect {
     /// PostgreSQL.
     Postgres,
+    /// Spark SQL.
+    Spark,
 }
 
 /// Arguments of `dump-sql`.
@@ -58,8 +60,16 @@ pub fn dump_sql(args: DumpSqlArgs) -> ExitCode {
         .filter(|u| engine_sql::postgres::is_postgres_url(u))
         .and_then(|u| engine_sql::postgres::PgUrl::parse(u).ok())
         .map_or_else(|| "public".to_string(), |u| u.schema);
+    // The database of a Spark Connect URL, else the current one.
+    let database = options
+        .database_url
+        .as_deref()
+        .filter(|u| u.starts_with("sc://"))
+        .and_then(|u| spark_connect::ConnectUrl::parse(u).ok())
+        .and_then(|u| u.database);
     let dialect: Box<dyn engine_sql::Dialect> = match dialect {
         SqlDialect::Postgres => Box::new(engine_sql::Postgres::new(schema)),
+        SqlDialect::Spark => Box::new(engine_sql::SparkSql::new(database)),
     };
     match cohort::cli::dump_sql(&options, &project_dir, dialect.as_ref()) {
         Ok(sql) => {
@@ -79,7 +89,8 @@ pub struct LoadEhrArgs {
     /// The folder of table files (as generate-ehr writes them).
     #[arg(long, value_name = "DIR")]
     pub from: PathBuf,
-    /// postgresql://USER[:PASSWORD]@HOST[:PORT]/DATABASE[?schema=NAME] (default: DATABASE_URL).
+    /// postgresql://USER[:PASSWORD]@HOST[:PORT]/DATABASE[?schema=NAME] or
+    /// sc://HOST[:PORT][/;database=NAME;token=…] (default: DATABASE_URL).
     #[arg(long, value_name = "URL")]
     pub to: Option<String>,
 }
@@ -90,9 +101,9 @@ pub fn load_ehr(args: &LoadEhrArgs) -> ExitCode {
         eprintln!("error: load-ehr: give --to postgresql://… (or set DATABASE_URL)");
         return ExitCode::FAILURE;
     };
-    if !engine_sql::postgres::is_postgres_url(&to) {
+    if !engine_sql::postgres::is_postgres_url(&to) && !to.starts_with("sc://") {
         eprintln!(
-            "error: load-ehr: --to must be a postgresql:// URL, not {}",
+            "error: load-ehr: --to must be a postgresql:// or sc:// URL, not {}",
             engine_sql::postgres::redact(&to)
         );
         return ExitCode::FAILURE;

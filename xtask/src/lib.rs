@@ -65,7 +65,7 @@ pub enum Command {
     /// for review; runs nothing.
     DumpSql(database::DumpSqlArgs),
     /// Loads a folder of table files into a PostgreSQL schema (the contract's tables, types and
-    /// an index on patient_id), with COPY.
+    /// an index on patient_id, with COPY) or a Spark database (Parquet tables).
     LoadEhr(database::LoadEhrArgs),
 }
 

@@ -1,6 +1,8 @@
-//! `load-ehr`: a table folder loaded into a PostgreSQL schema, so the same data can be served
-//! from a database. Tables get the contract's column types and an index on `patient_id`; rows
-//! go in with binary COPY, in chunks, with a progress bar.
+//! `load-ehr`: a table folder loaded into a database, so the same data can be served from it.
+//! PostgreSQL: tables in a schema with the contract's column types and an index on
+//! `patient_id`, rows sent with binary COPY. Spark: tables (Parquet, in the session's
+//! warehouse) in the URL's database, rows sent as Arrow local relations and inserted from
+//! there. Both in chunks, with a progress bar; no value is ever written into SQL text.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::io::Write;
@@ -26,6 +28,9 @@ pub type Loaded = Vec<(String, usize)>;
 /// (created when missing; tables of the same names are replaced), logging progress to `log`.
 /// The URL's password never reaches a message.
 pub fn load_ehr(from: &Path, to: &str, log: &mut dyn Write) -> Result<Loaded, CohortError> {
+    if to.starts_with("sc://") {
+        return load_ehr_spark(from, to, log);
+    }
     let url = PgUrl::parse(to).map_err(|e| CohortError::Usage(e.to_string()))?;
     let folder = TableFolder::open(from)?;
     let backend = |e: &postgres::Error| CohortError::Usage(describe_error(&url, e));
@@ -33,19 +38,7 @@ pub fn load_ehr(from: &Path, to: &str, log: &mut dyn Write) -> Result<Loaded, Co
         context: "log".to_string(),
         source: e,
     };
-    // Every table's columns first, so a bad folder fails before the database is touched.
-    let mut plan = Vec::new();
-    for schema in contract::tables() {
-        if let Some(columns) = folder.present_columns(&schema.name)? {
-            plan.push((schema.clone(), columns));
-        }
-    }
-    if plan.is_empty() {
-        return Err(CohortError::Usage(format!(
-            "{}: no table files of the contract (e.g. patients.parquet)",
-            from.display()
-        )));
-    }
+    let plan = folder_plan(&folder, from)?;
     let mut client = url.config().connect(NoTls).map_err(|e| backend(&e))?;
     writeln!(
         log,
@@ -130,6 +123,157 @@ pub fn load_ehr(from: &Path, to: &str, log: &mut dyn Write) -> Result<Loaded, Co
             .map(|n| double_quoted(n))
             .collect();
         copy_in(&mut client, &qualified, &names, &refs).map_err(|e| backend(&e))?;
+        writeln!(log, "Loaded {table}: {} rows", df.height()).map_err(io)?;
+        loaded.push((table.to_string(), df.height()));
+    }
+    Ok(loaded)
+}
+
+/// Every contract table of the folder with its columns, so a bad folder fails before the
+/// database is touched.
+fn folder_plan(
+    folder: &TableFolder,
+    from: &Path,
+) -> Result<Vec<(std::sync::Arc<query::TableSchema>, Vec<String>)>, CohortError> {
+    let mut plan = Vec::new();
+    for schema in contract::tables() {
+        if let Some(columns) = folder.present_columns(&schema.name)? {
+            plan.push((schema.clone(), columns));
+        }
+    }
+    if plan.is_empty() {
+        return Err(CohortError::Usage(format!(
+            "{}: no table files of the contract (e.g. patients.parquet)",
+            from.display()
+        )));
+    }
+    Ok(plan)
+}
+
+/// The columns of `df` named `names`, as `types`.
+fn chunk_columns(
+    df: &polars::prelude::DataFrame,
+    table: &str,
+    names: &[String],
+    types: &[Type],
+) -> Result<Vec<ColumnData>, CohortError> {
+    names
+        .iter()
+        .zip(types)
+        .map(|(name, ty)| {
+            let column = df
+                .column(name)
+                .map_err(|e| CohortError::Usage(format!("{table}.{name}: {e}")))?;
+            engine_polars::column_data(column, *ty)
+                .map_err(|e| CohortError::Usage(format!("{table}.{name}: {e}")))
+        })
+        .collect()
+}
+
+/// [`load_ehr`] into the database of a Spark Connect URL.
+fn load_ehr_spark(from: &Path, to: &str, log: &mut dyn Write) -> Result<Loaded, CohortError> {
+    use engine_sql::dialect::backquoted;
+    let url =
+        spark_connect::ConnectUrl::parse(to).map_err(|e| CohortError::Usage(e.to_string()))?;
+    let folder = TableFolder::open(from)?;
+    let plan = folder_plan(&folder, from)?;
+    let spark = |e: spark_connect::Error| CohortError::Usage(e.to_string());
+    let io = |e: std::io::Error| CohortError::Io {
+        context: "log".to_string(),
+        source: e,
+    };
+    // Connected without the database, which may not exist yet.
+    let client = spark_connect::Client::connect_to(spark_connect::ConnectUrl {
+        database: None,
+        ..url.clone()
+    })
+    .map_err(spark)?;
+    let qualified = |table: &str| match &url.database {
+        Some(db) => format!("{}.{}", backquoted(db), backquoted(table)),
+        None => backquoted(table),
+    };
+    if let Some(db) = &url.database {
+        client
+            .sql(&format!("CREATE DATABASE IF NOT EXISTS {}", backquoted(db)))
+            .map_err(spark)?;
+    }
+    writeln!(
+        log,
+        "Loading {} table(s) from {} into {} at {url}",
+        plan.len(),
+        from.display(),
+        url.database.as_deref().map_or_else(
+            || "the current database".to_string(),
+            |d| format!("database {d}")
+        )
+    )
+    .map_err(io)?;
+    let mut loaded = Vec::new();
+    let upload = |table: &str, names: &[String], data: &[ColumnData], first: bool| {
+        let bytes = engine_spark::encode(names, data).map_err(CohortError::Usage)?;
+        let view = format!("sro_load_{table}");
+        client
+            .create_temp_view_from_arrow(&view, bytes)
+            .map_err(spark)?;
+        let target = qualified(table);
+        let sql = if first {
+            client
+                .sql(&format!("DROP TABLE IF EXISTS {target}"))
+                .map_err(spark)?;
+            format!("CREATE TABLE {target} USING parquet AS SELECT * FROM {view}")
+        } else {
+            format!("INSERT INTO {target} SELECT * FROM {view}")
+        };
+        client.sql(&sql).map_err(spark)?;
+        client
+            .sql(&format!("DROP VIEW IF EXISTS {view}"))
+            .map_err(spark)
+    };
+    for (schema, columns) in plan {
+        let table = schema.name.as_str();
+        let mut wanted = BTreeMap::new();
+        wanted.insert(
+            table.to_string(),
+            columns.iter().cloned().collect::<BTreeSet<String>>(),
+        );
+        let Some(df) = folder.load(&wanted)?.remove(table) else {
+            continue;
+        };
+        let mut names = vec![query::PATIENT_ID.to_string()];
+        names.extend(columns.iter().cloned());
+        let mut types = vec![Type::Int];
+        types.extend(
+            columns
+                .iter()
+                .map(|c| schema.column(c).map_or(Type::Str, |c| c.ty)),
+        );
+        let rows = df.height();
+        let progress = Progress::new(rows.div_ceil(ROWS_PER_CHUNK).max(1) as u64, "chunks");
+        let mut offset = 0;
+        loop {
+            let len = ROWS_PER_CHUNK.min(rows - offset);
+            let chunk = df.slice(offset as i64, len);
+            let data = chunk_columns(&chunk, table, &names, &types)?;
+            upload(table, &names, &data, offset == 0)?;
+            offset += len;
+            progress
+                .step(format!("{table}: {offset} of {rows} rows"), log)
+                .map_err(io)?;
+            if offset >= rows {
+                break;
+            }
+        }
+        writeln!(log, "Loaded {table}: {rows} rows").map_err(io)?;
+        loaded.push((table.to_string(), rows));
+    }
+    if let Some(df) = folder.load_vmp_mapping()? {
+        let table = contract::names::VMP_MAPPING;
+        let names: Vec<String> = contract::VMP_MAPPING_COLUMNS
+            .iter()
+            .map(|n| (*n).to_string())
+            .collect();
+        let data = chunk_columns(&df, table, &names, &[Type::Str, Type::Str])?;
+        upload(table, &names, &data, true)?;
         writeln!(log, "Loaded {table}: {} rows", df.height()).map_err(io)?;
         loaded.push((table.to_string(), df.height()));
     }

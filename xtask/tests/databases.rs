@@ -1,8 +1,8 @@
-//! The study through the `cargo xtask` binary against a real PostgreSQL server (a private
-//! throwaway one, see `engine_sql::testing`): a generated table folder loaded with `load-ehr`
-//! and served from the database gives the same files as the folder itself; the password of
-//! `DATABASE_URL` reaches no log, manifest or terminal; `dump-sql` shows the SQL without the
-//! codelist's codes.
+//! The study through the `cargo xtask` binary against real databases: a private throwaway
+//! PostgreSQL server (`engine_sql::testing`) and the local Spark cluster
+//! (`spark_connect::testing`). A generated table folder loaded with `load-ehr` and served from
+//! the database gives the same files as the folder itself; the password of `DATABASE_URL`
+//! reaches no log, manifest or terminal; `dump-sql` shows the SQL without the codelist's codes.
 
 use std::fs;
 use std::path::{Path, PathBuf};
@@ -225,4 +225,85 @@ fn dump_sql_prints_the_statements_without_the_codes() {
     // An unknown dialect is a usage error.
     let o = xtask(tmp.path(), None, &["dump-sql", "--dialect", "oracle"]);
     assert!(!o.status.success());
+}
+
+#[test]
+fn the_study_on_spark_gives_the_folder_files() {
+    let Some(cluster) = spark_connect::testing::cluster() else {
+        return;
+    };
+    let url = format!(
+        "{}{}database=sro_e2e_{}",
+        cluster.url(),
+        if cluster.url().contains("/;") {
+            ";"
+        } else {
+            "/;"
+        },
+        std::process::id()
+    );
+    let tmp = tempfile::tempdir().unwrap();
+    let tables = tmp.path().join("tables");
+    let by_folder = tmp.path().join("folder");
+    let by_spark = tmp.path().join("spark");
+    study_copy(&by_folder);
+    study_copy(&by_spark);
+    let o = xtask(
+        &by_folder,
+        None,
+        &[
+            "generate-ehr",
+            "--patients",
+            "400",
+            "--seed",
+            "11",
+            "--output-dir",
+            tables.to_str().unwrap(),
+        ],
+    );
+    assert!(o.status.success(), "{}", text(&o));
+    let o = xtask(
+        &by_spark,
+        None,
+        &["load-ehr", "--from", tables.to_str().unwrap(), "--to", &url],
+    );
+    assert!(o.status.success(), "{}", text(&o));
+    let o = xtask(&by_folder, Some(tables.to_str().unwrap()), &["run-all"]);
+    assert!(o.status.success(), "{}", text(&o));
+    let o = xtask(&by_spark, Some(&url), &["run-all"]);
+    let terminal = text(&o);
+    assert!(o.status.success(), "{terminal}");
+    if let Some(token) = cluster.token() {
+        assert_no_password(token, &by_spark, &terminal);
+    }
+    let want = files(&by_folder.join("output"));
+    let got = files(&by_spark.join("output"));
+    assert!(want.len() > 100, "{} outputs", want.len());
+    assert_eq!(
+        want.iter().map(|(p, _)| p).collect::<Vec<_>>(),
+        got.iter().map(|(p, _)| p).collect::<Vec<_>>()
+    );
+    for ((path, a), (_, b)) in want.iter().zip(&got) {
+        assert!(
+            a == b,
+            "{} differs between the folder and Spark",
+            path.display()
+        );
+    }
+    // dump-sql in Spark SQL.
+    let o = xtask(
+        &by_spark,
+        Some(&url),
+        &[
+            "dump-sql",
+            "--dialect",
+            "spark",
+            "--index-date-range",
+            "2020-01-01 to 2020-03-01",
+        ],
+    );
+    let sql = String::from_utf8_lossy(&o.stdout).to_string();
+    assert!(o.status.success(), "{}", text(&o));
+    assert!(sql.contains("CACHE LAZY TABLE tmp_population"), "{sql}");
+    assert!(sql.contains("`sro_e2e_"), "{sql}");
 }
