@@ -129,12 +129,15 @@ pub fn load_ehr(from: &Path, to: &str, log: &mut dyn Write) -> Result<Loaded, Co
     Ok(loaded)
 }
 
+/// A table to load and the contract's columns its file has.
+type TablePlan = (std::sync::Arc<query::TableSchema>, Vec<String>);
+
 /// Every contract table of the folder with its columns, so a bad folder fails before the
 /// database is touched.
 fn folder_plan(
     folder: &TableFolder,
     from: &Path,
-) -> Result<Vec<(std::sync::Arc<query::TableSchema>, Vec<String>)>, CohortError> {
+) -> Result<Vec<TablePlan>, CohortError> {
     let mut plan = Vec::new();
     for schema in contract::tables() {
         if let Some(columns) = folder.present_columns(&schema.name)? {
