@@ -134,10 +134,7 @@ type TablePlan = (std::sync::Arc<query::TableSchema>, Vec<String>);
 
 /// Every contract table of the folder with its columns, so a bad folder fails before the
 /// database is touched.
-fn folder_plan(
-    folder: &TableFolder,
-    from: &Path,
-) -> Result<Vec<TablePlan>, CohortError> {
+fn folder_plan(folder: &TableFolder, from: &Path) -> Result<Vec<TablePlan>, CohortError> {
     let mut plan = Vec::new();
     for schema in contract::tables() {
         if let Some(columns) = folder.present_columns(&schema.name)? {

@@ -259,7 +259,9 @@ impl SparkEngine {
                 eprintln!("{:>10.3?}  {first}", t0.elapsed());
             }
         }
-        // Runs of index dates of about `rows_per_fetch` result rows, by the population's size.
+        // Runs of index dates of about `rows_per_fetch` result rows, by the population's size
+        // (counting it computes the cached views it depends on).
+        let t_out = std::time::Instant::now();
         let mut population = 0i64;
         self.query_rows(
             client,
@@ -313,6 +315,12 @@ impl SparkEngine {
                 }
                 sink(date, batch)?;
             }
+        }
+        if self.timings {
+            eprintln!(
+                "{:>10.3?}  the population and the result, by Arrow batches",
+                t_out.elapsed()
+            );
         }
         Ok(())
     }

@@ -74,6 +74,12 @@ pub enum CohortError {
     },
 }
 
+/// Whether `SRO_SQL_TIMINGS` asks the database engines to print each statement's time to
+/// stderr (for benchmarks and for finding a slow statement).
+fn sql_timings() -> bool {
+    std::env::var_os("SRO_SQL_TIMINGS").is_some_and(|v| !v.is_empty() && v != "0")
+}
+
 fn usage(msg: impl Into<String>) -> CohortError {
     CohortError::Usage(msg.into())
 }
@@ -146,12 +152,14 @@ pub fn generate_cohort(
     // A PostgreSQL database is connected to (and its schema checked) before anything else.
     let postgres = match &mode {
         Mode::Database(DataSource::Postgres(url)) => {
-            Some(engine_sql::postgres::PostgresEngine::connect(url)?)
+            Some(engine_sql::postgres::PostgresEngine::connect(url)?.with_timings(sql_timings()))
         }
         _ => None,
     };
     let spark = match &mode {
-        Mode::Database(DataSource::Spark(url)) => Some(engine_spark::SparkEngine::connect(url)?),
+        Mode::Database(DataSource::Spark(url)) => {
+            Some(engine_spark::SparkEngine::connect(url)?.with_timings(sql_timings()))
+        }
         _ => None,
     };
     let vmp_mapping = match &mode {
