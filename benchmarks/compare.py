@@ -13,6 +13,11 @@
       set for all 25 index dates  vs  the same SQL once per index date (the cohortextractor /
       ehrQL shape: one generate_cohort per date)  vs  the polars engine over the folder  vs
       DuckDB (target: one-pass at least 5x faster than the per-date loop; identical rows)
+  (s) Spark over those tables: a local standalone cluster (the pinned pyspark of
+      scripts/spark/provision.sh; master, --spark-workers workers, Connect server), the tables
+      loaded with `load-ehr --to sc://…`, then our generate_cohort on the cluster, with the
+      time split into start-up, statements and the result transfer (SRO_SQL_TIMINGS); the
+      files must equal the polars engine's
 
 Each timed command is one process: wall time (median of --runs, after --warmup untimed runs)
 and its peak resident set size (getrusage of the waited-for child, as `/usr/bin/time -v`
@@ -137,6 +142,17 @@ def measure_group(steps: list[Measurement], runs, warmup, cwd, logs, before=None
             total.peak_rss.append(rss_max)
         print(f"  {total.label}: {elapsed_sum:.3f} s, peak RSS {rss_max / 2**20:.0f} MiB{' (warm-up)' if i < warmup else ''}", file=sys.stderr)
     return total
+
+
+def parse_duration(text: str) -> float | None:
+    """Seconds of a Rust `{:?}` duration (`1.234s`, `12.3ms`, `45µs`)."""
+    for unit, scale in (("ms", 1e-3), ("µs", 1e-6), ("ns", 1e-9), ("s", 1.0)):
+        if text.endswith(unit):
+            try:
+                return float(text[: -len(unit)]) * scale
+            except ValueError:
+                return None
+    return None
 
 
 def reset_dir(path: Path) -> None:
@@ -496,6 +512,75 @@ class Harness:
                               "files byte-identical")
         self.compare_outputs(outs["duckdb"], outs["one_pass"])
 
+    # ---- (s) ------------------------------------------------------------------------------
+    def part_s(self) -> None:
+        tables = self.tables_dir()
+        if not all((tables / f"{t}.parquet").is_file() for t in duckdb_cohorts.TABLE_COLUMNS):
+            raise PartFailed(f"no Parquet tables in {tables} (run part b, or pass --tables DIR)")
+        self.require_subcommand("load-ehr")
+        for workers in self.args.spark_workers:
+            self._part_s(tables, workers)
+
+    def _part_s(self, tables: Path, workers: int) -> None:
+        print(f"compare: (s) starting a local Spark cluster with {workers} worker(s)", file=sys.stderr)
+        cluster = subprocess.Popen(
+            ["cargo", "run", "--quiet", "--release", "-p", "spark-connect", "--features", "testing", "--example",
+             "local_cluster", "--", "--workers", str(workers), "--worker-memory", self.args.spark_worker_memory,
+             "--driver-memory", self.args.spark_driver_memory],
+            cwd=self.root, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+        try:
+            url_line = cluster.stdout.readline().strip()
+            started = cluster.stdout.readline().strip()
+            if not url_line.startswith("SPARK_CONNECT_URL="):
+                raise PartFailed(f"the local Spark cluster did not start ({url_line or 'no output'})")
+            url = url_line.split("=", 1)[1] + ";database=sro_bench"
+            self.notes.append(f"(s) {workers} worker(s): {started}")
+            s = self.work / f"s{workers}"
+            study = self.our_study()
+            load = measure(Measurement(f"ours: load-ehr into Spark ({workers} worker(s))",
+                                       self.xtask("load-ehr", "--from", tables, "--to", url)), 1, 0, study, self.logs)
+            self.add_row("s", load)
+            out, ref = s / "spark", s / "polars"
+            cohort = lambda o, u: self.xtask("exec", "cohortextractor:latest", "generate_cohort", "--study-definition",
+                                             "study_definition", "--index-date-range", INDEX_DATE_RANGE,
+                                             "--output-dir", o, "--database-url", u)
+            os.environ["SRO_SQL_TIMINGS"] = "1"
+            try:
+                spark = measure(Measurement(f"ours: Spark, {workers} worker(s)", cohort(out, url)),
+                                self.args.runs, self.args.warmup, study, self.logs, before=lambda: reset_dir(out))
+            finally:
+                del os.environ["SRO_SQL_TIMINGS"]
+            polars = measure(Measurement("ours: polars engine over the folder", cohort(ref, f"file://{tables}")),
+                             1, 0, study, self.logs, before=lambda: reset_dir(ref))
+            self.add_row("s", spark, f"{spark.median / polars.median:.2f}× polars' time")
+            # The split, from the last run's statement timings (stderr of the last log).
+            logs = sorted(self.logs.glob(f"ours: Spark, {workers} worker(s)-run*.log"))
+            if logs:
+                text = logs[-1].read_text(errors="replace")
+                steps, result = 0.0, 0.0
+                for line in text.splitlines():
+                    parts = line.strip().split("  ", 1)
+                    if len(parts) == 2 and parts[0].endswith("s"):
+                        secs = parse_duration(parts[0])
+                        if secs is None:
+                            continue
+                        if "the population and the result" in parts[1]:
+                            result += secs
+                        else:
+                            steps += secs
+                self.notes.append(f"(s) {workers} worker(s), last run: statements {steps:.1f} s (lazy: most work runs "
+                                  f"with the first read), population + result transfer {result:.1f} s, the rest "
+                                  f"(connect, checks, writing files) {spark.seconds[-1] - steps - result:.1f} s")
+            dates = duckdb_cohorts.parse_index_date_range(INDEX_DATE_RANGE)
+            bad = [d for d in dates if not filecmp.cmp(out / f"input_{d}.csv", ref / f"input_{d}.csv", shallow=False)]
+            if bad:
+                self.failures.append(f"(s) Spark and polars files differ on {', '.join(map(str, bad))}")
+            else:
+                self.notes.append(f"(s) {workers} worker(s): all {len(dates)} files byte-identical to the polars engine's")
+        finally:
+            cluster.stdin.close()
+            cluster.wait(timeout=120)
+
     # ---- driver ---------------------------------------------------------------------------
     def machine(self) -> list[str]:
         cpu = "unknown"
@@ -521,7 +606,7 @@ class Harness:
     def run(self) -> int:
         self.work.mkdir(parents=True, exist_ok=True)
         self.per_date: list[str] = []
-        parts = {"a": self.part_a, "b": self.part_b, "c": self.part_c, "p": self.part_p}
+        parts = {"a": self.part_a, "b": self.part_b, "c": self.part_c, "p": self.part_p, "s": self.part_s}
         for name in self.args.parts:
             try:
                 parts[name]()
@@ -558,6 +643,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--parts", default="abc", help="which parts to run, e.g. 'a', 'bc' or 'bp' (default abc)")
     parser.add_argument("--pg-shared-buffers", default="2GB", help="(p) the server's shared_buffers")
     parser.add_argument("--pg-work-mem", default="256MB", help="(p) the server's work_mem")
+    parser.add_argument("--spark-workers", type=lambda v: [int(x) for x in v.split(",")], default=[1, 2],
+                        help="(s) the cluster sizes to run, e.g. 1,2 (default)")
+    parser.add_argument("--spark-worker-memory", default="4g", help="(s) memory per worker")
+    parser.add_argument("--spark-driver-memory", default="3g", help="(s) the Connect server's heap")
     parser.add_argument("--patients", type=int, default=1_000_000, help="patients for (b)")
     parser.add_argument("--seed", type=int, default=1, help="seed for (b)")
     parser.add_argument("--tables", type=Path, help="(c) over this Parquet folder instead of (b)'s output")
@@ -567,9 +656,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--via-cargo", action="store_true", help="time `cargo xtask ...` instead of the built binary")
     parser.add_argument("--strict", action="store_true", help="exit 1 when a target is not met")
     args = parser.parse_args(argv)
-    args.parts = [p for p in args.parts if p in "abcp"]
+    args.parts = [p for p in args.parts if p in "abcps"]
     if args.runs < 1 or args.warmup < 0 or not args.parts:
-        parser.error("need --runs >= 1, --warmup >= 0 and at least one of a, b, c, p in --parts")
+        parser.error("need --runs >= 1, --warmup >= 0 and at least one of a, b, c, p, s in --parts")
     return Harness(args).run()
 
 

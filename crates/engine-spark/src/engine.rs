@@ -3,6 +3,7 @@
 use std::collections::BTreeMap;
 use std::sync::Mutex;
 
+use engine_sql::check::check_table_columns;
 use engine_sql::plan::{compile, Step};
 use engine_sql::{Dialect, SparkSql};
 use query::check::{check_dataset, columns_read, tables_read};
@@ -158,36 +159,18 @@ impl SparkEngine {
                     }
                     Ok(())
                 });
-            if let Err(e) = described {
-                return Err(if e.to_string().contains("TABLE_OR_VIEW_NOT_FOUND") {
-                    EngineError::MissingTable {
-                        table: schema.name.clone(),
-                        location: self.location(),
-                    }
-                } else {
-                    e
-                });
-            }
-            let mut wanted = vec![query::PATIENT_ID.to_string()];
-            wanted.extend(needed.get(&schema.name).into_iter().flatten().cloned());
-            for column in wanted {
-                let Some(actual) = columns.get(&column) else {
-                    return Err(EngineError::MissingColumn {
-                        table: schema.name.clone(),
-                        column,
-                        location: self.location(),
-                    });
-                };
-                let ty = schema.column(&column).map_or(Type::Int, |c| c.ty);
-                if !accepted(ty).contains(&actual.as_str()) {
-                    return Err(EngineError::Data(format!(
-                        "table `{}` column `{column}` is {actual} in {}, but must be {}",
-                        schema.name,
-                        self.location(),
-                        accepted(ty).join(" or ")
-                    )));
-                }
-            }
+            let missing = match described {
+                Ok(()) => false,
+                Err(e) if e.to_string().contains("TABLE_OR_VIEW_NOT_FOUND") => true,
+                Err(e) => return Err(e),
+            };
+            check_table_columns(
+                &schema,
+                &needed,
+                (!missing).then_some(&columns),
+                accepted,
+                &self.location(),
+            )?;
             if schema.one_row_per_patient {
                 let sql = format!(
                     "SELECT patient_id FROM {} GROUP BY patient_id HAVING count(*) > 1 LIMIT 1",

@@ -108,11 +108,30 @@ pub trait Dialect {
     /// Whether the regular expression `pattern` (an SQL expression) matches somewhere in `s`.
     fn regex_match(&self, s: &str, pattern: &str) -> String;
 
-    /// `text` as a regular expression matching exactly it (computed here, stored as data).
-    fn regex_escape(&self, text: &str) -> String;
+    /// `text` as a regular expression matching exactly it (computed here, stored as data). By
+    /// default a backslash before every ASCII character that is not a letter or digit, which
+    /// makes it literal in PostgreSQL's advanced and in Java's regular expressions alike
+    /// (letters, digits and non-ASCII characters are never special).
+    fn regex_escape(&self, text: &str) -> String {
+        let mut out = String::with_capacity(text.len() * 2);
+        for c in text.chars() {
+            if c.is_ascii() && !c.is_ascii_alphanumeric() {
+                out.push('\\');
+            }
+            out.push(c);
+        }
+        out
+    }
 
-    /// The aggregate giving the least (`max = false`) or greatest boolean.
-    fn bool_min_max(&self, expr: &str, max: bool) -> String;
+    /// The aggregate giving the least (`max = false`) or greatest boolean (by default
+    /// `bool_and` / `bool_or`).
+    fn bool_min_max(&self, expr: &str, max: bool) -> String {
+        if max {
+            format!("bool_or({expr})")
+        } else {
+            format!("bool_and({expr})")
+        }
+    }
 
     /// An aggregate: whether any value is true (nulls ignored).
     fn bool_any(&self, expr: &str) -> String {
@@ -369,28 +388,6 @@ impl Dialect for Postgres {
         format!("({s} ~ {pattern})")
     }
 
-    fn regex_escape(&self, text: &str) -> String {
-        // In PostgreSQL's advanced regular expressions a backslash before a character that is
-        // not alphanumeric makes it literal; letters, digits and non-ASCII characters are
-        // never special.
-        let mut out = String::with_capacity(text.len() * 2);
-        for c in text.chars() {
-            if c.is_ascii() && !c.is_ascii_alphanumeric() {
-                out.push('\\');
-            }
-            out.push(c);
-        }
-        out
-    }
-
-    fn bool_min_max(&self, expr: &str, max: bool) -> String {
-        if max {
-            format!("bool_or({expr})")
-        } else {
-            format!("bool_and({expr})")
-        }
-    }
-
     fn create_temp_table_as(&self, name: &str, select: &str) -> String {
         format!("CREATE TEMPORARY TABLE {name} AS\n{select}")
     }
@@ -628,27 +625,6 @@ impl Dialect for SparkSql {
 
     fn regex_match(&self, s: &str, pattern: &str) -> String {
         format!("({s} RLIKE {pattern})")
-    }
-
-    fn regex_escape(&self, text: &str) -> String {
-        // In Java's regular expressions a backslash before a character that is not a letter
-        // or digit makes it literal.
-        let mut out = String::with_capacity(text.len() * 2);
-        for c in text.chars() {
-            if c.is_ascii() && !c.is_ascii_alphanumeric() {
-                out.push('\\');
-            }
-            out.push(c);
-        }
-        out
-    }
-
-    fn bool_min_max(&self, expr: &str, max: bool) -> String {
-        if max {
-            format!("bool_or({expr})")
-        } else {
-            format!("bool_and({expr})")
-        }
     }
 
     fn create_temp_table_as(&self, name: &str, select: &str) -> String {

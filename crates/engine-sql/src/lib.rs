@@ -3,6 +3,7 @@
 //! run inside the database.
 //!
 //! - [`plan`]: the compiler (dataset + index dates -> [`Plan`]) and the plan's shape;
+//! - [`check`]: the tables and columns a dataset reads against what a database has;
 //! - [`dialect`]: everything that differs between databases, behind the [`Dialect`] trait
 //!   ([`Postgres`] now);
 //! - [`dump_sql`]: the SQL that would run, readable, for review;
@@ -10,6 +11,7 @@
 //!   [`query::Engine`]), [`postgres::PgUrl`], the binary COPY codec and the table loader;
 //! - `testing` (feature `testing`): a private throwaway PostgreSQL server for tests.
 
+pub mod check;
 pub mod dialect;
 pub mod plan;
 #[cfg(feature = "postgres")]

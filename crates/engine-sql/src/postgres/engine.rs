@@ -10,6 +10,7 @@ use query::{Batch, ColumnData, Dataset, Date, Engine, EngineError, Sink, Type, V
 
 use super::copy::{copy_in, BinaryRows};
 use super::url::PgUrl;
+use crate::check::check_table_columns;
 use crate::dialect::{Dialect, Postgres};
 use crate::plan::{compile, Step};
 
@@ -168,32 +169,13 @@ impl PostgresEngine {
             found.entry(t).or_default().insert(c, ty);
         }
         for schema in &schemas {
-            let Some(columns) = found.get(&schema.name) else {
-                return Err(EngineError::MissingTable {
-                    table: schema.name.clone(),
-                    location: self.location(),
-                });
-            };
-            let mut wanted = vec![query::PATIENT_ID.to_string()];
-            wanted.extend(needed.get(&schema.name).into_iter().flatten().cloned());
-            for column in wanted {
-                let Some(actual) = columns.get(&column) else {
-                    return Err(EngineError::MissingColumn {
-                        table: schema.name.clone(),
-                        column,
-                        location: self.location(),
-                    });
-                };
-                let ty = schema.column(&column).map_or(Type::Int, |c| c.ty);
-                if !accepted(ty).contains(&actual.as_str()) {
-                    return Err(EngineError::Data(format!(
-                        "table `{}` column `{column}` is {actual} in {}, but must be {}",
-                        schema.name,
-                        self.location(),
-                        accepted(ty).join(" or ")
-                    )));
-                }
-            }
+            check_table_columns(
+                schema,
+                &needed,
+                found.get(&schema.name),
+                accepted,
+                &self.location(),
+            )?;
         }
         let dialect = self.dialect();
         for schema in schemas.iter().filter(|s| s.one_row_per_patient) {
