@@ -87,6 +87,68 @@ fn assert_no_password(password: &str, dir: &Path, terminal: &str) {
     }
 }
 
+/// Generates `patients` patients into a folder, loads them into the database of `url` with
+/// `load-ehr`, runs the study with `DATABASE_URL` set to the folder and to `url`, and checks
+/// every output file is the same. Returns the database run's project folder, its terminal
+/// output and the `load-ehr` output (the temporary folder lives as long as the first).
+fn folder_and_database_agree(
+    url: &str,
+    patients: usize,
+    what: &str,
+) -> (tempfile::TempDir, PathBuf, String, String) {
+    let tmp = tempfile::tempdir().unwrap();
+    let tables = tmp.path().join("tables");
+    let by_folder = tmp.path().join("folder");
+    let by_database = tmp.path().join("database");
+    study_copy(&by_folder);
+    study_copy(&by_database);
+    let count = patients.to_string();
+    let o = xtask(
+        &by_folder,
+        None,
+        &[
+            "generate-ehr",
+            "--patients",
+            &count,
+            "--seed",
+            "7",
+            "--output-dir",
+            tables.to_str().unwrap(),
+        ],
+    );
+    assert!(o.status.success(), "{}", text(&o));
+    let o = xtask(
+        &by_database,
+        None,
+        &["load-ehr", "--from", tables.to_str().unwrap(), "--to", url],
+    );
+    assert!(o.status.success(), "{}", text(&o));
+    let loaded = text(&o);
+    assert!(loaded.contains("Loaded clinical_events"), "{loaded}");
+
+    let o = xtask(&by_folder, Some(tables.to_str().unwrap()), &["run-all"]);
+    assert!(o.status.success(), "{}", text(&o));
+    let o = xtask(&by_database, Some(url), &["run-all"]);
+    let terminal = text(&o);
+    assert!(o.status.success(), "{terminal}");
+
+    let want = files(&by_folder.join("output"));
+    let got = files(&by_database.join("output"));
+    assert!(want.len() > 100, "{} outputs", want.len());
+    assert_eq!(
+        want.iter().map(|(p, _)| p).collect::<Vec<_>>(),
+        got.iter().map(|(p, _)| p).collect::<Vec<_>>()
+    );
+    for ((path, a), (_, b)) in want.iter().zip(&got) {
+        assert!(
+            a == b,
+            "{} differs between the folder and {what}",
+            path.display()
+        );
+    }
+    (tmp, by_database, terminal, loaded)
+}
+
 #[test]
 fn the_study_in_postgres_gives_the_folder_files_and_never_shows_the_password() {
     let Some(server) = engine_sql::testing::server() else {
@@ -109,58 +171,9 @@ fn the_study_in_postgres_gives_the_folder_files_and_never_shows_the_password() {
         "postgresql://{user}:{password}@127.0.0.1:{}/{}?schema={}",
         admin.port, admin.database, admin.schema
     );
-    let tmp = tempfile::tempdir().unwrap();
-    let tables = tmp.path().join("tables");
-    let by_folder = tmp.path().join("folder");
-    let by_postgres = tmp.path().join("postgres");
-    study_copy(&by_folder);
-    study_copy(&by_postgres);
-
-    let o = xtask(
-        &by_folder,
-        None,
-        &[
-            "generate-ehr",
-            "--patients",
-            "1500",
-            "--seed",
-            "7",
-            "--output-dir",
-            tables.to_str().unwrap(),
-        ],
-    );
-    assert!(o.status.success(), "{}", text(&o));
-    let o = xtask(
-        &by_postgres,
-        None,
-        &["load-ehr", "--from", tables.to_str().unwrap(), "--to", &url],
-    );
-    assert!(o.status.success(), "{}", text(&o));
-    let loaded = text(&o);
-    assert!(loaded.contains("Loaded clinical_events"), "{loaded}");
+    let (_tmp, by_postgres, terminal, loaded) = folder_and_database_agree(&url, 1500, "PostgreSQL");
     assert!(!loaded.contains(password), "{loaded}");
-
-    let o = xtask(&by_folder, Some(tables.to_str().unwrap()), &["run-all"]);
-    assert!(o.status.success(), "{}", text(&o));
-    let o = xtask(&by_postgres, Some(&url), &["run-all"]);
-    let terminal = text(&o);
-    assert!(o.status.success(), "{terminal}");
     assert_no_password(password, &by_postgres, &terminal);
-
-    let want = files(&by_folder.join("output"));
-    let got = files(&by_postgres.join("output"));
-    assert!(want.len() > 100, "{} outputs", want.len());
-    assert_eq!(
-        want.iter().map(|(p, _)| p).collect::<Vec<_>>(),
-        got.iter().map(|(p, _)| p).collect::<Vec<_>>()
-    );
-    for ((path, a), (_, b)) in want.iter().zip(&got) {
-        assert!(
-            a == b,
-            "{} differs between the folder and PostgreSQL",
-            path.display()
-        );
-    }
 
     // A failed run (the schema does not exist): one line naming the server, no password.
     let bad = url.replace(&format!("schema={}", admin.schema), "schema=no_such_schema");
@@ -242,53 +255,10 @@ fn the_study_on_spark_gives_the_folder_files() {
         },
         std::process::id()
     );
-    let tmp = tempfile::tempdir().unwrap();
-    let tables = tmp.path().join("tables");
-    let by_folder = tmp.path().join("folder");
-    let by_spark = tmp.path().join("spark");
-    study_copy(&by_folder);
-    study_copy(&by_spark);
-    let o = xtask(
-        &by_folder,
-        None,
-        &[
-            "generate-ehr",
-            "--patients",
-            "400",
-            "--seed",
-            "11",
-            "--output-dir",
-            tables.to_str().unwrap(),
-        ],
-    );
-    assert!(o.status.success(), "{}", text(&o));
-    let o = xtask(
-        &by_spark,
-        None,
-        &["load-ehr", "--from", tables.to_str().unwrap(), "--to", &url],
-    );
-    assert!(o.status.success(), "{}", text(&o));
-    let o = xtask(&by_folder, Some(tables.to_str().unwrap()), &["run-all"]);
-    assert!(o.status.success(), "{}", text(&o));
-    let o = xtask(&by_spark, Some(&url), &["run-all"]);
-    let terminal = text(&o);
-    assert!(o.status.success(), "{terminal}");
+    let (_tmp, by_spark, terminal, loaded) = folder_and_database_agree(&url, 400, "Spark");
     if let Some(token) = cluster.token() {
+        assert!(!loaded.contains(token), "{loaded}");
         assert_no_password(token, &by_spark, &terminal);
-    }
-    let want = files(&by_folder.join("output"));
-    let got = files(&by_spark.join("output"));
-    assert!(want.len() > 100, "{} outputs", want.len());
-    assert_eq!(
-        want.iter().map(|(p, _)| p).collect::<Vec<_>>(),
-        got.iter().map(|(p, _)| p).collect::<Vec<_>>()
-    );
-    for ((path, a), (_, b)) in want.iter().zip(&got) {
-        assert!(
-            a == b,
-            "{} differs between the folder and Spark",
-            path.display()
-        );
     }
     // dump-sql in Spark SQL.
     let o = xtask(
