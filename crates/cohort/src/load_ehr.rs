@@ -70,31 +70,12 @@ pub fn load_ehr(from: &Path, to: &str, log: &mut dyn Write) -> Result<Loaded, Co
         let mut types = vec![Type::Int];
         types.extend(defs.iter().map(|(_, t, _)| *t));
         create_table(&mut client, &url.schema, table, &defs).map_err(|e| backend(&e))?;
-        let rows = df.height();
-        let progress = Progress::new(rows.div_ceil(ROWS_PER_CHUNK).max(1) as u64, "chunks");
-        let mut offset = 0;
-        while offset < rows {
-            let len = ROWS_PER_CHUNK.min(rows - offset);
-            let chunk = df.slice(offset as i64, len);
-            let data = names
-                .iter()
-                .zip(&types)
-                .map(|(name, ty)| {
-                    let column = chunk
-                        .column(name)
-                        .map_err(|e| CohortError::Usage(format!("{table}.{name}: {e}")))?;
-                    engine_polars::column_data(column, *ty)
-                        .map_err(|e| CohortError::Usage(format!("{table}.{name}: {e}")))
-                })
-                .collect::<Result<Vec<ColumnData>, CohortError>>()?;
+        let rows = for_each_chunk(&df, table, &names, &types, log, |data, _| {
             let refs: Vec<&ColumnData> = data.iter().collect();
             append_columns(&mut client, &url.schema, table, &names, &refs)
-                .map_err(|e| backend(&e))?;
-            offset += len;
-            progress
-                .step(format!("{table}: {offset} of {rows} rows"), log)
-                .map_err(io)?;
-        }
+                .map(|_| ())
+                .map_err(|e| backend(&e))
+        })?;
         finish_table(&mut client, &url.schema, table).map_err(|e| backend(&e))?;
         writeln!(log, "Loaded {table}: {rows} rows").map_err(io)?;
         loaded.push((table.to_string(), rows));
@@ -107,16 +88,11 @@ pub fn load_ehr(from: &Path, to: &str, log: &mut dyn Write) -> Result<Loaded, Co
                 "DROP TABLE IF EXISTS {qualified};\nCREATE TABLE {qualified} (id text NOT NULL, prev_id text NOT NULL)"
             ))
             .map_err(|e| backend(&e))?;
-        let data = contract::VMP_MAPPING_COLUMNS
+        let vmp_names: Vec<String> = contract::VMP_MAPPING_COLUMNS
             .iter()
-            .map(|name| {
-                let column = df
-                    .column(name)
-                    .map_err(|e| CohortError::Usage(format!("{table}.{name}: {e}")))?;
-                engine_polars::column_data(column, Type::Str)
-                    .map_err(|e| CohortError::Usage(format!("{table}.{name}: {e}")))
-            })
-            .collect::<Result<Vec<ColumnData>, CohortError>>()?;
+            .map(|n| (*n).to_string())
+            .collect();
+        let data = chunk_columns(&df, table, &vmp_names, &[Type::Str, Type::Str])?;
         let refs: Vec<&ColumnData> = data.iter().collect();
         let names: Vec<String> = contract::VMP_MAPPING_COLUMNS
             .iter()
@@ -148,6 +124,38 @@ fn folder_plan(folder: &TableFolder, from: &Path) -> Result<Vec<TablePlan>, Coho
         )));
     }
     Ok(plan)
+}
+
+/// Sends `df` in chunks of [`ROWS_PER_CHUNK`] rows to `send` (the chunk's columns `names` as
+/// `types`, and whether it is the first), with a progress bar in `log`; returns the rows sent.
+/// An empty table is sent as one empty chunk.
+fn for_each_chunk(
+    df: &polars::prelude::DataFrame,
+    table: &str,
+    names: &[String],
+    types: &[Type],
+    log: &mut dyn Write,
+    mut send: impl FnMut(&[ColumnData], bool) -> Result<(), CohortError>,
+) -> Result<usize, CohortError> {
+    let io = |e: std::io::Error| CohortError::Io {
+        context: "log".to_string(),
+        source: e,
+    };
+    let rows = df.height();
+    let progress = Progress::new(rows.div_ceil(ROWS_PER_CHUNK).max(1) as u64, "chunks");
+    let mut offset = 0;
+    loop {
+        let len = ROWS_PER_CHUNK.min(rows - offset);
+        let data = chunk_columns(&df.slice(offset as i64, len), table, names, types)?;
+        send(&data, offset == 0)?;
+        offset += len;
+        progress
+            .step(format!("{table}: {offset} of {rows} rows"), log)
+            .map_err(io)?;
+        if offset >= rows {
+            return Ok(rows);
+        }
+    }
 }
 
 /// The columns of `df` named `names`, as `types`.
@@ -247,22 +255,9 @@ fn load_ehr_spark(from: &Path, to: &str, log: &mut dyn Write) -> Result<Loaded, 
                 .iter()
                 .map(|c| schema.column(c).map_or(Type::Str, |c| c.ty)),
         );
-        let rows = df.height();
-        let progress = Progress::new(rows.div_ceil(ROWS_PER_CHUNK).max(1) as u64, "chunks");
-        let mut offset = 0;
-        loop {
-            let len = ROWS_PER_CHUNK.min(rows - offset);
-            let chunk = df.slice(offset as i64, len);
-            let data = chunk_columns(&chunk, table, &names, &types)?;
-            upload(table, &names, &data, offset == 0)?;
-            offset += len;
-            progress
-                .step(format!("{table}: {offset} of {rows} rows"), log)
-                .map_err(io)?;
-            if offset >= rows {
-                break;
-            }
-        }
+        let rows = for_each_chunk(&df, table, &names, &types, log, |data, first| {
+            upload(table, &names, data, first)
+        })?;
         writeln!(log, "Loaded {table}: {rows} rows").map_err(io)?;
         loaded.push((table.to_string(), rows));
     }
