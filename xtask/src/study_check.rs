@@ -1,5 +1,6 @@
-//! `cargo xtask check` for the files an action names besides `project.yaml`: YAML study
-//! definitions and the codelists they use.
+//! `cargo xtask check` for the files an action names besides `project.yaml`: study
+//! definitions (YAML, or Python run through the recording cohortextractor) and the codelists
+//! they use.
 
 use std::path::Path;
 
@@ -8,7 +9,15 @@ use cohort::study::{Runtime, StudyDefinition};
 /// Checks the YAML study definition at `path` (and the codelists it loads) as
 /// `generate_cohort` would: every problem found, each naming the file, line and key.
 pub fn check_study_definition(path: &Path) -> Result<(), Vec<String>> {
-    let study = StudyDefinition::load(path).map_err(|err| {
+    check_study_definition_with_params(path, &[])
+}
+
+/// [`check_study_definition`] for a YAML or Python (`.py`, run with `params`) definition.
+pub fn check_study_definition_with_params(
+    path: &Path,
+    params: &[(String, String)],
+) -> Result<(), Vec<String>> {
+    let study = StudyDefinition::load_with_params(path, params).map_err(|err| {
         err.problems
             .iter()
             .map(ToString::to_string)
