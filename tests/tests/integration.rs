@@ -3,5 +3,6 @@
 mod architecture;
 mod cli;
 mod pipeline_commands;
+mod python_study;
 mod study_run_all;
 mod yaml_edge_cases;

@@ -11,7 +11,7 @@ const WIDTH: usize = 96;
 pub fn to_block_yaml(root: &Node) -> String {
     let mut out = String::new();
     match &root.value {
-        Value::Map(entries) => entries_block(entries, 0, &mut out),
+        Value::Map(entries) => entries_block(entries, 0, "", &mut out),
         _ => {
             out.push_str(&flow(root));
             out.push('\n');
@@ -20,19 +20,25 @@ pub fn to_block_yaml(root: &Node) -> String {
     out
 }
 
-fn entries_block(entries: &[(Node, Node)], indent: usize, out: &mut String) {
+/// Writes `entries` at `indent`, under the top-level key `top` (`""` at the top level).
+fn entries_block(entries: &[(Node, Node)], indent: usize, top: &str, out: &mut String) {
     for (k, v) in entries {
         let key = scalar(k, false);
+        let top = if indent == 0 { key.as_str() } else { top };
+        // Top-level sections, and each variable, are blocks, as people write them.
+        let block = matches!(&v.value, Value::Map(e) if !e.is_empty())
+            && (indent == 0 || (indent == 2 && top == "variables"));
         out.push_str(&" ".repeat(indent));
         out.push_str(&key);
         out.push(':');
-        value_after(v, indent, indent + key.len() + 2, out);
+        value_after(v, indent, indent + key.len() + 2, top, block, out);
     }
 }
 
-/// Writes `v` after `key:` (or `-`) at `indent`; `used` is the width already taken.
-fn value_after(v: &Node, indent: usize, used: usize, out: &mut String) {
-    if inline(v, used) {
+/// Writes `v` after `key:` (or `-`) at `indent`; `used` is the width already taken; `block`
+/// forces a mapping onto lines of its own.
+fn value_after(v: &Node, indent: usize, used: usize, top: &str, block: bool, out: &mut String) {
+    if !block && inline(v, used) {
         out.push(' ');
         out.push_str(&flow(v));
         out.push('\n');
@@ -40,14 +46,14 @@ fn value_after(v: &Node, indent: usize, used: usize, out: &mut String) {
     }
     out.push('\n');
     match &v.value {
-        Value::Map(entries) => entries_block(entries, indent + 2, out),
+        Value::Map(entries) => entries_block(entries, indent + 2, top, out),
         Value::Seq(items) => {
             for item in items {
                 let pad = " ".repeat(indent + 2);
                 match &item.value {
                     Value::Map(entries) if !inline(item, indent + 4) => {
                         let mut block = String::new();
-                        entries_block(entries, indent + 4, &mut block);
+                        entries_block(entries, indent + 4, top, &mut block);
                         let rest = block
                             .strip_prefix(&" ".repeat(indent + 4))
                             .unwrap_or(&block);
@@ -58,7 +64,7 @@ fn value_after(v: &Node, indent: usize, used: usize, out: &mut String) {
                     _ => {
                         out.push_str(&pad);
                         out.push('-');
-                        value_after(item, indent + 2, indent + 4, out);
+                        value_after(item, indent + 2, indent + 4, top, false, out);
                     }
                 }
             }
