@@ -275,6 +275,19 @@ pub fn record(path: &Path, params: &[(String, String)]) -> Result<Recording, Stu
             .map_or_else(|| path.to_path_buf(), |f| origins.file(f));
         let pos = err.line.map_or(Pos::FILE, |l| Pos::new(l, 0));
         let mut message = err.message.clone();
+        if let (true, Some(module)) = (err.kind == "missing_module", &err.module) {
+            let top = module.split('.').next().unwrap_or(module);
+            if top == "cohortextractor" {
+                message.push_str(&format!(
+                    " (the study imports `{module}`, which this repository's cohortextractor does not provide)"
+                ));
+            } else {
+                message.push_str(&format!(
+                    " (the study imports `{top}`, which {PYTHON} cannot find: install it, e.g. `{PYTHON} -m pip install {top}`)"
+                ));
+            }
+        }
+        // The traceback's last frame in the study's files, as Python shows it.
         if let Some(detail) = err
             .detail
             .as_deref()
@@ -284,21 +297,7 @@ pub fn record(path: &Path, params: &[(String, String)]) -> Result<Recording, Stu
             message.push('\n');
             message.push_str(detail);
         }
-        let mut d = Diagnostic::error(pos, message).in_file(file);
-        if err.kind == "missing_module" {
-            if let Some(module) = &err.module {
-                let top = module.split('.').next().unwrap_or(module);
-                d = if top == "cohortextractor" {
-                    d.with_hint(format!(
-                        "the study imports `{module}`, which this repository's cohortextractor does not provide"
-                    ))
-                } else {
-                    d.with_hint(format!(
-                        "the study imports `{top}`, which {PYTHON} cannot find: install it (e.g. `{PYTHON} -m pip install {top}`)"
-                    ))
-                };
-            }
-        }
+        let d = Diagnostic::error(pos, message).in_file(file);
         return Err(StudyError { problems: vec![d] });
     }
     let Some(text) = out.text else {
