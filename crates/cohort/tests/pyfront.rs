@@ -378,3 +378,53 @@ fn generate_cohort_runs_a_python_definition_like_its_translation_and_writes_noth
         "nothing is written"
     );
 }
+
+/// The shim's own test studies (`python/tests/studies`) through the front end: each compiles
+/// to the dataset of its translation; the pulse oximetry one to that of the repository's
+/// `analysis/study_definition.yaml`.
+#[test]
+fn the_shim_test_studies_compile_like_their_translations() {
+    let studies = Path::new(env!("CARGO_MANIFEST_DIR")).join("python/tests/studies");
+    for (name, given) in [
+        ("features", params(&[("start_date", "2020-03-01")])),
+        ("pulse_oximetry", params(&[])),
+    ] {
+        let dir = copy_study(&studies.join(name));
+        let py_path = dir.path().join("analysis/study_definition.py");
+        let from_py = StudyDefinition::load_with_params(&py_path, &given)
+            .unwrap_or_else(|e| panic!("{name}: {e}"));
+        let text = cohort::pyfront::translate(&py_path, &given).unwrap();
+        let yaml_path = dir.path().join("analysis/translated.yaml");
+        std::fs::write(&yaml_path, text).unwrap();
+        let from_yaml = StudyDefinition::load(&yaml_path).unwrap_or_else(|e| panic!("{e}"));
+        let (a, b) = (
+            from_py.compile(&runtime()).unwrap(),
+            from_yaml.compile(&runtime()).unwrap(),
+        );
+        assert_eq!(a.dataset, b.dataset, "{name}");
+        assert_eq!(a.columns, b.columns, "{name}");
+        if name == "pulse_oximetry" {
+            let repo =
+                Path::new(env!("CARGO_MANIFEST_DIR")).join("../../analysis/study_definition.yaml");
+            let original = StudyDefinition::load(&repo)
+                .unwrap()
+                .compile(&runtime())
+                .unwrap();
+            assert_eq!(a.dataset, original.dataset);
+            assert_eq!(a.columns, original.columns);
+        }
+    }
+}
+
+#[test]
+fn the_shim_test_cases_are_errors_at_python_lines() {
+    let studies = Path::new(env!("CARGO_MANIFEST_DIR")).join("python/tests/studies");
+    let dir = copy_study(&studies.join("cases"));
+    let syntax = dir.path().join("analysis/study_definition_syntax.py");
+    let err = StudyDefinition::load(&syntax).unwrap_err().to_string();
+    assert!(err.starts_with(&format!("{}:", syntax.display())), "{err}");
+    assert!(err.contains("SyntaxError"), "{err}");
+    let empty = dir.path().join("analysis/study_definition_empty.py");
+    let err = StudyDefinition::load(&empty).unwrap_err().to_string();
+    assert!(err.contains("study") && err.contains("measures"), "{err}");
+}
