@@ -428,3 +428,29 @@ fn the_shim_test_cases_are_errors_at_python_lines() {
     let err = StudyDefinition::load(&empty).unwrap_err().to_string();
     assert!(err.contains("study") && err.contains("measures"), "{err}");
 }
+
+#[test]
+fn dump_sql_of_a_python_study_is_that_of_its_translation() {
+    let given = params(&[("window", "3 months")]);
+    let py = copy_study(&data().join("own"));
+    let text = cohort::pyfront::translate(&py.path().join("analysis/study_definition.py"), &given)
+        .unwrap();
+    let yaml = copy_study(&data().join("own"));
+    std::fs::remove_file(yaml.path().join("analysis/study_definition.py")).unwrap();
+    std::fs::write(yaml.path().join("analysis/study_definition.yaml"), text).unwrap();
+    let dialect = engine_sql::Postgres::new("public".to_string());
+    let sql = |dir: &Path, params: Vec<(String, String)>| {
+        let options = cohort::cli::CohortOptions {
+            params,
+            ..cohort::cli::CohortOptions::default()
+        };
+        cohort::cli::dump_sql(&options, dir, &dialect).unwrap_or_else(|e| panic!("{e}"))
+    };
+    let (a, b) = (sql(py.path(), given.clone()), sql(yaml.path(), Vec::new()));
+    assert!(a.contains("interval '-3 months'"), "{a}");
+    // The same statements; only the first comment names the file.
+    assert!(a.starts_with("-- analysis/study_definition.py: "), "{a}");
+    assert!(b.starts_with("-- analysis/study_definition.yaml: "), "{b}");
+    let body = |s: &str| s.split_once('\n').map(|(_, rest)| rest.to_string());
+    assert_eq!(body(&a), body(&b));
+}
