@@ -368,6 +368,13 @@ fn generate_cohort_runs_a_python_definition_like_its_translation_and_writes_noth
         std::fs::read_to_string(py.path().join("output/cohorts/input_2020-01-01.csv")).unwrap();
     assert!(header.starts_with("patient_id,sex\n"), "{header}");
 
+    // What the study prints is in the log.
+    let (dir, _) = mistake("analysis/study_definition.py", |t| {
+        t.replace("BANDS = ", "print('bands defined')\nBANDS = ")
+    });
+    let log = generate(dir.path(), &[]).unwrap();
+    assert!(log.starts_with("bands defined\n"), "{log}");
+
     let (dir, _) = mistake("analysis/study_definition.py", |t| {
         t.replace("patients.sex(", "patients.sexx(")
     });

@@ -169,7 +169,11 @@ pub fn generate_cohort(
     let mut jobs = Vec::new();
     for definition in &definitions {
         let path = &definition.path;
-        let study = StudyDefinition::load_with_params(path, &args.params)?;
+        let study = match definition.language {
+            // What the study prints goes to the log, as under cohortextractor.
+            files::StudyLanguage::Python => crate::pyfront::load_printing(path, &args.params, log)?,
+            files::StudyLanguage::Yaml => StudyDefinition::load(path)?,
+        };
         let compiled = study.compile(&runtime)?;
         let suffix = if keep_suffix { definition.suffix() } else { "" };
         let targets = match &range {

@@ -200,6 +200,15 @@ fn locate(path: &Path) -> Result<(String, PathBuf), StudyError> {
 /// error at the traceback's last frame in the study's files, with that frame; a missing module
 /// names it.
 pub fn record(path: &Path, params: &[(String, String)]) -> Result<Recording, StudyError> {
+    record_printing(path, params, &mut Vec::new())
+}
+
+/// [`record`], appending what the study printed (its stdout, then its stderr) to `printed`.
+fn record_printing(
+    path: &Path,
+    params: &[(String, String)],
+    printed: &mut Vec<u8>,
+) -> Result<Recording, StudyError> {
     let (name, project_dir) = locate(path)?;
     if !path.is_file() {
         return Err(problem(path, "cannot read study definition: no such file"));
@@ -246,6 +255,8 @@ pub fn record(path: &Path, params: &[(String, String)]) -> Result<Recording, Stu
             format!("cannot run `{PYTHON}` (a Python study definition is run with the machine's python3): {e}"),
         )
     })?;
+    printed.extend_from_slice(&run.stdout);
+    printed.extend_from_slice(&run.stderr);
     let Ok(text) = std::fs::read_to_string(&output) else {
         let stderr = String::from_utf8_lossy(&run.stderr);
         return Err(problem(
@@ -324,6 +335,24 @@ pub fn record(path: &Path, params: &[(String, String)]) -> Result<Recording, Stu
 /// definition validated as a YAML one, its problems placed in the `.py` files.
 pub fn load(path: &Path, params: &[(String, String)]) -> Result<StudyDefinition, StudyError> {
     load_recording(path, record(path, params)?)
+}
+
+/// [`load`], writing what the study printed to `log` (as cohortextractor's run shows it),
+/// also when it fails.
+pub fn load_printing(
+    path: &Path,
+    params: &[(String, String)],
+    log: &mut dyn std::io::Write,
+) -> Result<StudyDefinition, StudyError> {
+    let mut printed = Vec::new();
+    let recording = record_printing(path, params, &mut printed);
+    log.write_all(&printed).map_err(|e| {
+        problem(
+            path,
+            format!("cannot write the study's output to the log: {e}"),
+        )
+    })?;
+    load_recording(path, recording?)
 }
 
 /// Validates what running `path` recorded.
