@@ -4,5 +4,6 @@ mod architecture;
 mod charts_study;
 mod cli;
 mod pipeline_commands;
+mod python_study;
 mod study_run_all;
 mod yaml_edge_cases;

@@ -85,9 +85,21 @@ fn check_reports_a_broken_study_definition() {
         ExitCode::SUCCESS
     );
     std::fs::create_dir(dir.path().join("analysis")).unwrap();
+    // A Python study definition is run and checked: one that defines no `study` is an error,
+    // a valid one passes.
     std::fs::write(
         dir.path().join("analysis/study_definition_sd.py"),
         "from cohortextractor import StudyDefinition\n",
+    )
+    .unwrap();
+    assert_eq!(
+        xtask(&["check", "--project-dir", dir_arg(dir.path())]),
+        ExitCode::FAILURE
+    );
+    std::fs::write(
+        dir.path().join("analysis/study_definition_sd.py"),
+        "from cohortextractor import StudyDefinition, patients\n\
+         study = StudyDefinition(index_date='2020-01-01', population=patients.registered_as_of('index_date'))\n",
     )
     .unwrap();
     assert_eq!(

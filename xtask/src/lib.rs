@@ -5,6 +5,7 @@ pub mod generate_ehr;
 pub mod images;
 pub mod project_cmds;
 pub mod study_check;
+pub mod translate;
 
 use std::ffi::OsString;
 use std::path::PathBuf;
@@ -26,7 +27,7 @@ pub struct Cli {
 pub enum Command {
     /// Lists the images that run in-process.
     Images,
-    /// Validates project.yaml (and the YAML study definitions its actions name); prints every
+    /// Validates project.yaml (and the study definitions its actions name); prints every
     /// error with its line and column. Exit 0 valid, 1 invalid.
     Check {
         /// The project folder, holding project.yaml.
@@ -67,6 +68,9 @@ pub enum Command {
     /// Loads a folder of table files into a PostgreSQL schema (the contract's tables, types and
     /// an index on patient_id, with COPY) or a Spark database (Parquet tables).
     LoadEhr(database::LoadEhrArgs),
+    /// Writes the YAML study definition equivalent to a cohortextractor `analysis/NAME.py`
+    /// (loops unrolled, codelists referenced by file), after running and validating it.
+    Translate(translate::Args),
 }
 
 /// Runs the driver with `args` (the first is the program name) and returns its exit status.
@@ -100,5 +104,6 @@ where
         Command::GenerateEhr(args) => generate_ehr::run(args),
         Command::DumpSql(args) => database::dump_sql(args),
         Command::LoadEhr(args) => database::load_ehr(&args),
+        Command::Translate(args) => translate::run(&args),
     }
 }

@@ -85,8 +85,9 @@ pub fn check(dir: &Path) -> ExitCode {
             );
         if study_command {
             let name = run.option("--study-definition").unwrap_or("all");
-            if seen.insert(name.to_string()) {
-                errors += check_studies(dir, name, &action.name);
+            let params = run_params(&run.args);
+            if seen.insert(format!("{name} {params:?}")) {
+                errors += check_studies(dir, name, &params, &action.name);
             }
         }
         let charts_command = matches!(
@@ -122,9 +123,29 @@ pub fn check(dir: &Path) -> ExitCode {
     ExitCode::SUCCESS
 }
 
+/// The `--param KEY=VALUE` pairs of a run line (`--param X` or `--param=X`; split at the first
+/// `=`, as cohortextractor does).
+fn run_params(args: &[String]) -> Vec<(String, String)> {
+    let mut out = Vec::new();
+    let mut iter = args.iter();
+    while let Some(arg) = iter.next() {
+        let value = if arg == "--param" {
+            iter.next().map(String::as_str)
+        } else {
+            arg.strip_prefix("--param=")
+        };
+        if let Some(v) = value {
+            let (k, v) = v.split_once('=').unwrap_or((v, ""));
+            out.push((k.to_string(), v.to_string()));
+        }
+    }
+    out
+}
+
 /// Checks the study definitions `--study-definition NAME` (or `all`) selects, as
-/// `generate_cohort` finds them (`files::study`); returns the number of errors printed.
-fn check_studies(dir: &Path, name: &str, action: &str) -> usize {
+/// `generate_cohort` finds them (`files::study`: `NAME.yaml`, else `NAME.py`, run with the
+/// action's `--param`s); returns the number of errors printed.
+fn check_studies(dir: &Path, name: &str, params: &[(String, String)], action: &str) -> usize {
     if name != "all" && files::study::study_definition_suffix(name).is_none() {
         eprintln!("{}: error: --study-definition {name} (action {action}) is not a study definition name (study_definition or study_definition_NAME)", project_file(dir));
         return 1;
@@ -152,23 +173,20 @@ fn check_studies(dir: &Path, name: &str, action: &str) -> usize {
             definition.name,
             definition.language.extension()
         );
-        match definition.language {
-            StudyLanguage::Python => {
-                if !found
-                    .iter()
-                    .any(|f| f.name == definition.name && f.language == StudyLanguage::Yaml)
-                {
-                    eprintln!("warning: {shown} (action {action}) is a Python study definition; this project reads YAML study definitions (analysis/{}.yaml), so it is not checked", definition.name);
-                }
+        let has_yaml = found
+            .iter()
+            .any(|f| f.name == definition.name && f.language == StudyLanguage::Yaml);
+        if definition.language == StudyLanguage::Python && has_yaml {
+            // generate_cohort reads the YAML file of this name.
+            continue;
+        }
+        if let Err(problems) =
+            study_check::check_study_definition_with_params(&dir.join(&shown), params)
+        {
+            for p in &problems {
+                eprintln!("{p}");
             }
-            StudyLanguage::Yaml => {
-                if let Err(problems) = study_check::check_study_definition(&dir.join(&shown)) {
-                    for p in &problems {
-                        eprintln!("{p}");
-                    }
-                    errors += problems.len();
-                }
-            }
+            errors += problems.len();
         }
     }
     errors

@@ -1,5 +1,6 @@
-//! `cargo xtask check` for the files an action names besides `project.yaml`: YAML study
-//! definitions and the codelists they use, and the outputs file of the plots and report.
+//! `cargo xtask check` for the files an action names besides `project.yaml`: study
+//! definitions (YAML, or Python run through the recording cohortextractor) and the codelists
+//! they use, and the outputs file of the plots and report.
 
 use std::path::Path;
 
@@ -8,7 +9,15 @@ use cohort::study::{Runtime, StudyDefinition};
 /// Checks the YAML study definition at `path` (and the codelists it loads) as
 /// `generate_cohort` would: every problem found, each naming the file, line and key.
 pub fn check_study_definition(path: &Path) -> Result<(), Vec<String>> {
-    let study = StudyDefinition::load(path).map_err(|err| {
+    check_study_definition_with_params(path, &[])
+}
+
+/// [`check_study_definition`] for a YAML or Python (`.py`, run with `params`) definition.
+pub fn check_study_definition_with_params(
+    path: &Path,
+    params: &[(String, String)],
+) -> Result<(), Vec<String>> {
+    let study = StudyDefinition::load_with_params(path, params).map_err(|err| {
         err.problems
             .iter()
             .map(ToString::to_string)
@@ -98,5 +107,37 @@ mod tests {
         let text = problems.join("\n");
         assert!(text.contains("study_definition.yaml:6"), "{text}");
         assert!(text.contains("age_as_off"), "{text}");
+    }
+
+    #[test]
+    fn python_definitions_are_run_and_checked_at_their_lines() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::create_dir(dir.path().join("analysis")).unwrap();
+        let path = dir.path().join("analysis/study_definition.py");
+        std::fs::write(
+            &path,
+            "from cohortextractor import StudyDefinition, patients, params\n\
+             study = StudyDefinition(\n    index_date=params['start'],\n    population=patients.registered_as_of('index_date'),\n\
+             \x20   age=patients.age_as_off('index_date'),\n)\n",
+        )
+        .unwrap();
+        let start = [("start".to_string(), "2020-01-01".to_string())];
+        let problems = check_study_definition_with_params(&path, &start).unwrap_err();
+        let text = problems.join("\n");
+        assert!(text.contains("study_definition.py:5: "), "{text}");
+        assert!(text.contains("age_as_off"), "{text}");
+        let problems = check_study_definition(&path).unwrap_err();
+        assert!(
+            problems[0].contains("MissingParameterError"),
+            "{problems:?}"
+        );
+        std::fs::write(
+            &path,
+            std::fs::read_to_string(&path)
+                .unwrap()
+                .replace("age_as_off", "age_as_of"),
+        )
+        .unwrap();
+        assert_eq!(check_study_definition_with_params(&path, &start), Ok(()));
     }
 }

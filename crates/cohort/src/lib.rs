@@ -5,6 +5,7 @@
 pub mod cli;
 pub mod lang;
 pub mod output;
+pub mod pyfront;
 pub mod study;
 
 // Dummy data: moving to `ehr` (the synthetic EHR) with its own docs; the workspace lints are

@@ -5,6 +5,7 @@ mod cli_generate_cohort;
 mod expectations_dummy;
 mod output_writers;
 mod prop_engines;
+mod pyfront;
 mod source_load;
 mod source_roundtrip_prop;
 mod spec_data;

@@ -147,6 +147,33 @@ pub fn select(
     }
 }
 
+/// The study definitions a command runs, in either language: as [`select`], each name once,
+/// its YAML file when there is one, else its Python one (`analysis/NAME.py`, run through the
+/// recording cohortextractor).
+pub fn select_any(
+    analysis_dir: &Path,
+    wanted: Option<&str>,
+) -> Result<Vec<StudyDefinitionFile>, StudyDefinitionError> {
+    let mut found = discover(analysis_dir)?;
+    // Sorted by name, then YAML before Python: keep the first of each name.
+    found.dedup_by(|later, first| later.name == first.name);
+    match wanted {
+        None | Some("all") if found.is_empty() => Err(StudyDefinitionError::None {
+            dir: analysis_dir.to_path_buf(),
+            extension: "{yaml,py}",
+        }),
+        None | Some("all") => Ok(found),
+        Some(name) => match found.iter().position(|f| f.name == name) {
+            Some(i) => Ok(vec![found.swap_remove(i)]),
+            None => Err(StudyDefinitionError::Unknown {
+                name: name.to_string(),
+                dir: analysis_dir.to_path_buf(),
+                known: found.into_iter().map(|f| f.name).collect(),
+            }),
+        },
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -259,6 +286,41 @@ mod tests {
             e.to_string()
                 .starts_with("cannot list study definitions in "),
             "{e}"
+        );
+    }
+
+    #[test]
+    fn select_any_prefers_yaml_and_falls_back_to_python() {
+        let dir = analysis(&[
+            "study_definition.py",
+            "study_definition.yaml",
+            "study_definition_a.py",
+        ]);
+        let all: Vec<(String, StudyLanguage)> = select_any(dir.path(), None)
+            .unwrap()
+            .into_iter()
+            .map(|f| (f.name, f.language))
+            .collect();
+        assert_eq!(
+            all,
+            [
+                ("study_definition".into(), StudyLanguage::Yaml),
+                ("study_definition_a".into(), StudyLanguage::Python)
+            ]
+        );
+        let one = select_any(dir.path(), Some("study_definition_a")).unwrap();
+        assert_eq!(one[0].path, dir.path().join("study_definition_a.py"));
+        let err = select_any(dir.path(), Some("study_definition_b")).unwrap_err();
+        assert!(
+            err.to_string()
+                .contains("study_definition, study_definition_a"),
+            "{err}"
+        );
+        let empty = analysis(&[]);
+        let err = select_any(empty.path(), None).unwrap_err();
+        assert!(
+            err.to_string().contains("study_definition*.{yaml,py}"),
+            "{err}"
         );
     }
 }

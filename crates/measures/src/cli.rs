@@ -1,5 +1,5 @@
 //! The `generate_measures` command, as cohortextractor runs it ([`MeasuresOptions`]), and the
-//! glue from `analysis/study_definition*.yaml` to [`MeasureSpec`]s.
+//! glue from `analysis/study_definition*.yaml` (or `.py`) to [`MeasureSpec`]s.
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -16,13 +16,15 @@ use crate::spec::{Disclosure, GroupBy, MeasureSpec};
 /// (`xtask/src/images/generate_measures.rs`).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct MeasuresOptions {
-    /// `--study-definition NAME`; `None` (or `all`) means every `analysis/study_definition*.yaml`.
+    /// `--study-definition NAME`; `None` (or `all`) means every `analysis/study_definition*`
+    /// (`NAME.yaml`, else `NAME.py`).
     pub study_definition: Option<String>,
     /// `--output-dir DIR`, default `output`.
     pub output_dir: PathBuf,
     /// `--skip-existing`.
     pub skip_existing: bool,
-    /// `--param KEY=VALUE` pairs (accepted for compatibility; YAML study definitions take none).
+    /// `--param KEY=VALUE` pairs: `cohortextractor.params` of Python study definitions (YAML
+    /// ones take none).
     pub params: Vec<(String, String)>,
     /// `--disclosure-control=cohortextractor|opensafely|none`, overriding each measure's own.
     pub disclosure: Option<Disclosure>,
@@ -63,9 +65,19 @@ pub fn spec_from_def(def: &MeasureDef) -> MeasureSpec {
 
 /// Loads the measures of a study definition file.
 pub fn load_measures(path: &Path) -> Result<Vec<MeasureSpec>, MeasuresError> {
-    let study = StudyDefinition::load(path).map_err(|e| MeasuresError::StudyDefinition {
-        path: path.to_path_buf(),
-        message: e.to_string(),
+    load_measures_with_params(path, &[])
+}
+
+/// [`load_measures`], with the `--param`s a Python study definition is run with.
+pub fn load_measures_with_params(
+    path: &Path,
+    params: &[(String, String)],
+) -> Result<Vec<MeasureSpec>, MeasuresError> {
+    let study = StudyDefinition::load_with_params(path, params).map_err(|e| {
+        MeasuresError::StudyDefinition {
+            path: path.to_path_buf(),
+            message: e.to_string(),
+        }
     })?;
     Ok(study.measures.iter().map(spec_from_def).collect())
 }
@@ -79,7 +91,15 @@ pub fn generate_measures(
 ) -> Result<(), MeasuresError> {
     let args = options;
     let log_io = |e: std::io::Error| MeasuresError::io("<log>", e);
-    if !args.params.is_empty() {
+    let definitions = files::study::select_any(
+        &project_dir.join("analysis"),
+        args.study_definition.as_deref(),
+    )
+    .map_err(|e| MeasuresError::Usage(e.to_string()))?;
+    let any_yaml = definitions
+        .iter()
+        .any(|d| d.language == StudyLanguage::Yaml);
+    if !args.params.is_empty() && any_yaml {
         writeln!(
             log,
             "Ignoring --param {} (YAML study definitions take no parameters)",
@@ -91,16 +111,10 @@ pub fn generate_measures(
         )
         .map_err(log_io)?;
     }
-    let definitions = files::study::select(
-        &project_dir.join("analysis"),
-        args.study_definition.as_deref(),
-        StudyLanguage::Yaml,
-    )
-    .map_err(|e| MeasuresError::Usage(e.to_string()))?;
     // Load every definition before writing anything.
     let mut loaded = Vec::new();
     for definition in definitions {
-        let specs = load_measures(&definition.path)?;
+        let specs = load_measures_with_params(&definition.path, &args.params)?;
         loaded.push((definition, specs));
     }
     for (definition, specs) in loaded {

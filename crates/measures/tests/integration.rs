@@ -3,3 +3,4 @@
 mod cli;
 mod errors;
 mod fixtures;
+mod python_study;

@@ -36,8 +36,9 @@ impl Pos {
 
 /// One problem found in a file.
 ///
-/// Shown as `FILE:LINE:COL: [warning: ]message[ (hint)]`; without a line as
-/// `FILE: message`, and without a file (not yet known) as `LINE:COL: message`.
+/// Shown as `FILE:LINE:COL: [warning: ]message[ (hint)]`; without a column (0) as
+/// `FILE:LINE: message`, without a line as `FILE: message`, and without a file (not yet
+/// known) as `LINE:COL: message`.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Diagnostic {
     /// The file, as it should be shown (empty until known; see [`Diagnostic::in_file`]).
@@ -97,8 +98,10 @@ impl fmt::Display for Diagnostic {
         let file = self.file.display().to_string();
         match (file.is_empty(), self.pos.line) {
             (true, 0) => {}
+            (true, line) if self.pos.col == 0 => write!(f, "{line}: ")?,
             (true, line) => write!(f, "{line}:{}: ", self.pos.col)?,
             (false, 0) => write!(f, "{file}: ")?,
+            (false, line) if self.pos.col == 0 => write!(f, "{file}:{line}: ")?,
             (false, line) => write!(f, "{file}:{line}:{}: ", self.pos.col)?,
         }
         if self.severity == Severity::Warning {
@@ -129,5 +132,7 @@ mod tests {
         assert!(!w.is_error());
         let whole = Diagnostic::error(Pos::FILE, "cannot read").in_file("x.yaml");
         assert_eq!(whole.to_string(), "x.yaml: cannot read");
+        let no_column = Diagnostic::error(Pos::new(4, 0), "raised").in_file("a.py");
+        assert_eq!(no_column.to_string(), "a.py:4: raised");
     }
 }

@@ -39,13 +39,13 @@ pub fn registry() -> ImageRegistry {
     let mut registry = ImageRegistry::new();
     registry.register(
         "cohortextractor",
-        commands(&[
+        reporting_python_modules(commands(&[
             (generate_cohort::Args::NAME, entry::<generate_cohort::Args>),
             (
                 generate_measures::Args::NAME,
                 entry::<generate_measures::Args>,
             ),
-        ]),
+        ])),
     );
     registry.register(
         "plots",
@@ -175,6 +175,52 @@ fn commands(
     }
 }
 
+/// `run`, reporting as read the `analysis/*.py` files of a project with Python study
+/// definitions: the modules (e.g. `codelists.py`) a study may import, so that a change to one
+/// makes the action stale.
+fn reporting_python_modules(
+    run: impl Fn(Invocation<'_>) -> Result<(), ImageError> + Send + Sync,
+) -> impl Fn(Invocation<'_>) -> Result<(), ImageError> + Send + Sync {
+    move |inv: Invocation<'_>| {
+        let result = run(Invocation {
+            image: inv.image,
+            tag: inv.tag,
+            args: inv.args,
+            project_dir: inv.project_dir,
+            log: &mut *inv.log,
+            reads: &mut *inv.reads,
+        });
+        inv.reads.extend(python_modules(inv.project_dir));
+        result
+    }
+}
+
+/// The `analysis/*.py` files of `project_dir`, when one of them is a study definition.
+fn python_modules(project_dir: &Path) -> Vec<std::path::PathBuf> {
+    let analysis = project_dir.join("analysis");
+    let Ok(entries) = std::fs::read_dir(&analysis) else {
+        return Vec::new();
+    };
+    let mut modules: Vec<std::path::PathBuf> = entries
+        .flatten()
+        .map(|e| e.path())
+        .filter(|p| p.is_file() && p.extension().is_some_and(|e| e == "py"))
+        .collect();
+    modules.sort();
+    let any_study = modules.iter().any(|p| {
+        p.file_stem()
+            .and_then(|s| s.to_str())
+            .is_some_and(|s| files::study::study_definition_suffix(s).is_some())
+    });
+    if !any_study {
+        return Vec::new();
+    }
+    modules
+        .into_iter()
+        .filter_map(|p| p.strip_prefix(project_dir).ok().map(Path::to_path_buf))
+        .collect()
+}
+
 fn unknown(image: &str, tag: &str, commands: &[(&str, EntryPoint)], problem: &str) -> ImageError {
     let known: Vec<&str> = commands.iter().map(|(name, _)| *name).collect();
     format!(
@@ -210,5 +256,40 @@ mod test_support {
         for flag in flags {
             assert!(help.contains(flag), "{flag} missing from:\n{help}");
         }
+    }
+}
+
+#[cfg(test)]
+mod python_module_tests {
+    use super::*;
+
+    #[test]
+    fn a_python_study_reports_its_analysis_modules_as_read() {
+        let dir = tempfile::tempdir().unwrap();
+        let analysis = dir.path().join("analysis");
+        std::fs::create_dir(&analysis).unwrap();
+        std::fs::write(analysis.join("codelists.py"), "").unwrap();
+        std::fs::write(analysis.join("notes.txt"), "").unwrap();
+        assert!(python_modules(dir.path()).is_empty(), "no study definition");
+        std::fs::write(analysis.join("study_definition.py"), "").unwrap();
+        let run = reporting_python_modules(|_inv: Invocation<'_>| Ok(()));
+        let mut reads = Vec::new();
+        let mut log = Vec::new();
+        run(Invocation {
+            image: "cohortextractor",
+            tag: "latest",
+            args: &[],
+            project_dir: dir.path(),
+            log: &mut log,
+            reads: &mut reads,
+        })
+        .unwrap();
+        assert_eq!(
+            reads,
+            [
+                Path::new("analysis/codelists.py"),
+                Path::new("analysis/study_definition.py")
+            ]
+        );
     }
 }

@@ -3,7 +3,6 @@
 use std::path::Path;
 
 use engine_sql::Dialect;
-use files::study::StudyLanguage;
 
 use super::{usage, vmp_pairs, CohortError, CohortOptions};
 use crate::lang::{Runtime, StudyDefinition};
@@ -19,10 +18,9 @@ pub fn dump_sql(
     project_dir: &Path,
     dialect: &dyn Dialect,
 ) -> Result<String, CohortError> {
-    let definitions = files::study::select(
+    let definitions = files::study::select_any(
         &project_dir.join("analysis"),
         options.study_definition.as_deref(),
-        StudyLanguage::Yaml,
     )?;
     let vmp_mapping = match options
         .database_url
@@ -53,7 +51,7 @@ pub fn dump_sql(
     };
     let mut out = String::new();
     for definition in &definitions {
-        let study = StudyDefinition::load(&definition.path)?;
+        let study = StudyDefinition::load_with_params(&definition.path, &options.params)?;
         let compiled = study.compile(&runtime)?;
         let dates = match &range {
             Some(dates) => dates.clone(),

@@ -27,7 +27,7 @@ use crate::lang::{CompiledStudy, Runtime, StudyDefinition, StudyError};
 use crate::output::{parse_index_date_range, write_batch, write_frame, OutputError, OutputFormat};
 use crate::synth::{self, CodeSet, SynthConfig};
 use files::names::{cohort_file_name, COHORT_STEM};
-use files::study::{StudyDefinitionError, StudyLanguage};
+use files::study::StudyDefinitionError;
 use files::PendingFile;
 pub use progress::Progress;
 
@@ -115,10 +115,10 @@ pub fn generate_cohort(
     log: &mut dyn Write,
 ) -> Result<(), CohortError> {
     let args = options;
-    let definitions = files::study::select(
+    // `analysis/NAME.yaml`, else `analysis/NAME.py` (run through the recording cohortextractor).
+    let definitions = files::study::select_any(
         &project_dir.join("analysis"),
         args.study_definition.as_deref(),
-        StudyLanguage::Yaml,
     )?;
     let (out_dir, out_name, format, keep_suffix) = output_target(args, definitions.len())?;
     let out_dir = project_dir.join(out_dir);
@@ -186,7 +186,11 @@ pub fn generate_cohort(
     let mut jobs = Vec::new();
     for definition in &definitions {
         let path = &definition.path;
-        let study = StudyDefinition::load(path)?;
+        let study = match definition.language {
+            // What the study prints goes to the log, as under cohortextractor.
+            files::StudyLanguage::Python => crate::pyfront::load_printing(path, &args.params, log)?,
+            files::StudyLanguage::Yaml => StudyDefinition::load(path)?,
+        };
         let compiled = study.compile(&runtime)?;
         let suffix = if keep_suffix { definition.suffix() } else { "" };
         let targets = match &range {

@@ -42,7 +42,7 @@ pub struct CohortOptions {
     pub database_url: Option<String>,
     /// `--seed` of dummy data (default [`super::DEFAULT_SEED`]).
     pub seed: Option<u64>,
-    /// `--param KEY=VALUE` pairs (accepted for compatibility; study definitions do not use
-    /// them).
+    /// `--param KEY=VALUE` pairs: `cohortextractor.params` of a Python study definition (YAML
+    /// ones take none).
     pub params: Vec<(String, String)>,
 }

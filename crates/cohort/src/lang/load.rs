@@ -335,6 +335,7 @@ pub(crate) fn load_node(
         variables,
         measures,
         source: root.clone(),
+        origins: None,
     });
     finish(d, study, built, static_dates, required_dates)
 }

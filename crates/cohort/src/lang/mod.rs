@@ -20,15 +20,18 @@ mod vocab;
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 use chrono::NaiveDate;
 use yaml::{Diagnostic, Pos};
 
 pub use codelists::{CodeSystem, Codelist};
 pub use cx::Runtime;
+pub(crate) use load::project_dir_of;
 pub use load::valid_name;
 pub use model::*;
 
+use crate::pyfront::Origins;
 use dates::DateExpr;
 
 /// A study compiled for a run: the dataset every engine evaluates and how to write it.
@@ -42,6 +45,43 @@ pub struct CompiledStudy {
     required_dates: Vec<(DateExpr, Pos, NaiveDate, &'static str)>,
     file: PathBuf,
     today: NaiveDate,
+    origins: Option<Arc<Origins>>,
+}
+
+/// Where the lines of a recorded (`.py`) definition came from: places its diagnostics.
+fn placed(origins: Option<&Origins>, d: Diagnostic) -> Diagnostic {
+    match origins {
+        Some(o) => o.place(d),
+        None => d,
+    }
+}
+
+/// Validates a definition recorded from the `.py` file `path` (its YAML `text`), placing every
+/// problem with `origins`.
+pub(crate) fn from_recorded(
+    text: &str,
+    path: &Path,
+    origins: Arc<Origins>,
+) -> Result<StudyDefinition, StudyError> {
+    let project_dir = load::project_dir_of(path);
+    match StudyDefinition::from_yaml(text, path, &project_dir) {
+        Ok(mut study) => {
+            let variables = study.variables.iter_mut();
+            for v in variables.chain(std::iter::once(&mut study.population)) {
+                if let Some(line) = origins.line(v.line) {
+                    (v.line, v.col) = (line, 0);
+                }
+            }
+            for m in &mut study.measures {
+                if let Some(line) = origins.line(m.line) {
+                    m.line = line;
+                }
+            }
+            study.origins = Some(origins);
+            Ok(study)
+        }
+        Err(e) => Err(origins.place_all(e)),
+    }
 }
 
 /// One output column.
@@ -60,6 +100,18 @@ impl StudyDefinition {
     /// relative to the study root: the parent of the folder holding the file). Returns every
     /// problem found, each naming file, line and key.
     pub fn load(path: &Path) -> Result<StudyDefinition, StudyError> {
+        StudyDefinition::load_with_params(path, &[])
+    }
+
+    /// [`StudyDefinition::load`], with `--param`s: a `.py` definition is run (see
+    /// [`crate::pyfront`]) with them; a YAML one takes none.
+    pub fn load_with_params(
+        path: &Path,
+        params: &[(String, String)],
+    ) -> Result<StudyDefinition, StudyError> {
+        if path.extension().is_some_and(|e| e == "py") {
+            return crate::pyfront::load(path, params);
+        }
         let text = load::read(path)?;
         let project_dir = load::project_dir_of(path);
         StudyDefinition::from_yaml(&text, path, &project_dir)
@@ -83,6 +135,14 @@ impl StudyDefinition {
 
     /// Compiles the study to the query model with the run's inputs.
     pub fn compile(&self, runtime: &Runtime) -> Result<CompiledStudy, StudyError> {
+        self.compile_unplaced(runtime)
+            .map_err(|e| match &self.origins {
+                Some(o) => o.place_all(e),
+                None => e,
+            })
+    }
+
+    fn compile_unplaced(&self, runtime: &Runtime) -> Result<CompiledStudy, StudyError> {
         let d = diag::Diags::new(&self.path);
         let loaded = load::load_node(d, &self.source, &self.path, &self.project_dir, runtime);
         if !loaded.diagnostics.is_empty() {
@@ -128,6 +188,7 @@ impl StudyDefinition {
             required_dates: loaded.required_dates,
             file: self.path.clone(),
             today: runtime.today,
+            origins: self.origins.clone(),
         })
     }
 }
@@ -137,6 +198,11 @@ impl CompiledStudy {
     /// a day that does not exist is an error naming the expression's file, line and column
     /// and the index date.
     pub fn check_dates(&self, index_date: NaiveDate) -> Result<(), Diagnostic> {
+        self.check_dates_unplaced(index_date)
+            .map_err(|d| placed(self.origins.as_deref(), d))
+    }
+
+    fn check_dates_unplaced(&self, index_date: NaiveDate) -> Result<(), Diagnostic> {
         for (e, pos) in &self.static_dates {
             if let Err(err) = e.eval(Some(index_date), self.today) {
                 return Err(Diagnostic::error(*pos, err.to_string()).in_file(&self.file));

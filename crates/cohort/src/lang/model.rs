@@ -34,6 +34,8 @@ pub struct StudyDefinition {
     pub measures: Vec<MeasureDef>,
     /// The definition as parsed, for compiling it again with run-time inputs.
     pub(crate) source: Node,
+    /// For a definition recorded from a `.py` file: where its lines came from.
+    pub(crate) origins: Option<std::sync::Arc<crate::pyfront::Origins>>,
 }
 
 /// One variable of a study definition.
