@@ -53,7 +53,8 @@ fn run_all(dir: &Path) -> ExitCode {
 #[test]
 fn the_reconstructed_study_definition_py_runs_unchanged_and_gives_the_yaml_files() {
     let root = repo_root();
-    // Only project.yaml, analysis/study_definition.py and codelists/.
+    // Only project.yaml, analysis/study_definition.py (and the charts' analysis/outputs.yaml)
+    // and codelists/.
     let py = tempfile::tempdir().unwrap();
     fs::copy(root.join("project.yaml"), py.path().join("project.yaml")).unwrap();
     copy_dir(&root.join("codelists"), &py.path().join("codelists"));
@@ -61,6 +62,12 @@ fn the_reconstructed_study_definition_py_runs_unchanged_and_gives_the_yaml_files
     fs::copy(
         root.join("tests/data/pulse_oximetry_py/analysis/study_definition.py"),
         py.path().join("analysis/study_definition.py"),
+    )
+    .unwrap();
+    // The charts' outputs file names the four figures project.yaml declares.
+    fs::copy(
+        root.join("analysis/outputs.yaml"),
+        py.path().join("analysis/outputs.yaml"),
     )
     .unwrap();
     let yaml = tempfile::tempdir().unwrap();

@@ -5,23 +5,18 @@
 use std::path::{Path, PathBuf};
 
 use cohort::study::{GroupBy, StudyDefinition};
-use files::study::StudyLanguage;
 use pipeline::image::ImageError;
 
 /// The default `--study-definition` of plots and report.
 pub const DEFAULT_STUDY_DEFINITION: &str = "study_definition";
 
-/// Loads `analysis/<name>.yaml` of `project_dir`. Returns the study and the files read (the
+/// Loads `analysis/<name>.yaml` (or, without one, `analysis/<name>.py`) of `project_dir`. Returns the study and the files read (the
 /// study definition), relative to `project_dir`.
 pub fn load(project_dir: &Path, name: &str) -> Result<(charts::Study, Vec<PathBuf>), ImageError> {
-    let found = files::study::select(
-        &project_dir.join("analysis"),
-        Some(name),
-        StudyLanguage::Yaml,
-    )
-    .map_err(|e| e.to_string())?;
+    let found = files::study::select_any(&project_dir.join("analysis"), Some(name))
+        .map_err(|e| e.to_string())?;
     let Some(file) = found.into_iter().next() else {
-        return Err(format!("no study definition analysis/{name}.yaml").into());
+        return Err(format!("no study definition analysis/{name}.yaml or .py").into());
     };
     let definition = StudyDefinition::load(&file.path).map_err(|e| e.to_string())?;
     let relative = |p: &Path| {
