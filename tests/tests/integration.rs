@@ -4,4 +4,5 @@ mod architecture;
 mod cli;
 mod pipeline_commands;
 mod study_run_all;
+mod vocabulary_study;
 mod yaml_edge_cases;

@@ -475,7 +475,7 @@ fn person(
         } else if d < day(2020, 10, 1) {
             0.03
         } else if d < day(2021, 3, 1) {
-            0.2
+            0.3
         } else {
             0.05
         }
@@ -603,33 +603,36 @@ pub(crate) fn generate(
     each(DECISION_SUPPORT_VALUES, 12, &mut |p, rng, rows| {
         frailty(p, rng, rows);
     });
-    // Spells feed ICU admissions; tests feed both SGSS tables; deaths feed CPNS.
-    if x.wants(APCS) || x.wants(ICNARC) {
-        let mut rng = stream(5);
-        let mut apcs_rows = Rows::new(APCS);
-        let mut icu = Rows::new(ICNARC);
-        for p in &people {
-            spells(world, x, p, &mut rng, &mut apcs_rows, &mut icu);
-        }
-        if let Some(slot) = out.get(APCS) {
-            *slot = apcs_rows;
-        }
-        if let Some(slot) = out.get(ICNARC) {
-            *slot = icu;
-        }
-    }
-    if x.wants(SGSS_COVID_ALL_TESTS) || x.wants(SGSS_COVID_EARLIEST_SPECIMENS) {
+    // Tests feed both SGSS tables and COVID-19 admissions; spells feed ICU admissions;
+    // deaths feed CPNS.
+    let mut first_positive = vec![None; people.len()];
+    let hospital = x.wants(APCS) || x.wants(ICNARC);
+    if hospital || x.wants(SGSS_COVID_ALL_TESTS) || x.wants(SGSS_COVID_EARLIEST_SPECIMENS) {
         let mut rng = stream(8);
         let mut all = Rows::new(SGSS_COVID_ALL_TESTS);
         let mut earliest = Rows::new(SGSS_COVID_EARLIEST_SPECIMENS);
-        for p in &people {
-            tests(world, x, p, &mut rng, &mut all, &mut earliest);
+        for (k, p) in people.iter().enumerate() {
+            first_positive[k] = tests(world, x, p, &mut rng, &mut all, &mut earliest);
         }
         if let Some(slot) = out.get(SGSS_COVID_ALL_TESTS) {
             *slot = all;
         }
         if let Some(slot) = out.get(SGSS_COVID_EARLIEST_SPECIMENS) {
             *slot = earliest;
+        }
+    }
+    if hospital {
+        let mut rng = stream(5);
+        let mut apcs_rows = Rows::new(APCS);
+        let mut icu = Rows::new(ICNARC);
+        for (p, positive) in people.iter().zip(&first_positive) {
+            spells(world, x, p, *positive, &mut rng, &mut apcs_rows, &mut icu);
+        }
+        if let Some(slot) = out.get(APCS) {
+            *slot = apcs_rows;
+        }
+        if let Some(slot) = out.get(ICNARC) {
+            *slot = icu;
         }
     }
     if x.wants(ONS_DEATHS) || x.wants(CPNS) {
@@ -758,12 +761,14 @@ fn medications(world: &World, x: &ExtraWorld, p: &Person, rng: &mut Pcg64, rows:
 }
 
 /// Hospital spells (and the ICU admissions of those with critical care): more with age,
-/// maternity spells, a final spell for deaths in hospital; discharge on or after admission
-/// and never after death.
+/// maternity spells, COVID-19 admissions within two weeks of a first positive test (more
+/// with age), a final spell for deaths in hospital; discharge on or after admission and
+/// never after death.
 fn spells(
     world: &World,
     x: &ExtraWorld,
     p: &Person,
+    positive: Option<i32>,
     rng: &mut Pcg64,
     rows: &mut Rows,
     icu: &mut Rows,
@@ -787,12 +792,18 @@ fn spells(
     if let Some(d) = p.death.filter(|_| p.hospital_death) {
         starts.push(((d - rng.random_range(0..21)).max(from).min(d), 2));
     }
+    if let Some(t) = positive {
+        let admitted = t + rng.random_range(0..15);
+        if admitted < p.end && chance(rng, (0.03 + p.age.max(0.0) / 400.0).min(0.4)) {
+            starts.push((admitted, 3));
+        }
+    }
     starts.sort_unstable();
     for (k, (admitted, kind)) in starts.into_iter().enumerate() {
         let elective = kind == 0 && chance(rng, 0.4);
         let method = match kind {
             1 => "31",
-            2 => "21",
+            2 | 3 => "21",
             _ if elective => pick(rng, &[("11", 5.0), ("12", 4.0), ("13", 1.0)]),
             _ if chance(rng, 0.05) => "81",
             _ => pick(
@@ -829,11 +840,11 @@ fn spells(
         let died = discharge.is_some_and(|d| p.death == Some(d));
         let in_care_home = p.care_home_from.is_some_and(|c| c <= admitted);
         let length = discharge.map(|d| i64::from(d - admitted));
-        let critical = (kind == 0 && !elective && nights > 0 && chance(rng, 0.06))
+        let critical = ((kind == 0 || kind == 3) && !elective && nights > 0 && chance(rng, 0.06))
             .then(|| rng.random_range(1..=nights.min(14)));
         let diagnosis = if kind == 1 {
             ["O800", "O829", "O702"][rng.random_range(0..3)].to_string()
-        } else if p.covid_death && dies_here {
+        } else if kind == 3 || p.covid_death && dies_here {
             "U071".to_string()
         } else if chance(rng, 0.15) {
             study_code(rng, &x.apcs_diagnoses, admitted)
@@ -1250,7 +1261,7 @@ fn frailty(p: &Person, rng: &mut Pcg64, rows: &mut Rows) {
 
 /// SARS-CoV-2 tests from March 2020, positives by the epidemic's waves (and a positive test
 /// before each COVID-19 death): every test in `all`, the earliest positive and negative in
-/// `earliest`.
+/// `earliest`. Returns the day of the first positive test.
 fn tests(
     world: &World,
     x: &ExtraWorld,
@@ -1258,11 +1269,11 @@ fn tests(
     rng: &mut Pcg64,
     all: &mut Rows,
     earliest: &mut Rows,
-) {
+) -> Option<i32> {
     let start = world.event_start;
     let from = p.from(world);
     if from >= p.end {
-        return;
+        return None;
     }
     let more = if p.care_home_from.is_some() || p.age >= 80.0 {
         2.5
@@ -1369,6 +1380,7 @@ fn tests(
         let status = sgtf(rng, d);
         earliest.push(p.id, vec![V::D(d), V::B(true), status, V::S(category)]);
     }
+    first_positive
 }
 
 /// ONS death registrations (with causes and place) and CPNS hospital COVID-19 deaths.
