@@ -91,8 +91,9 @@ fn day(y: i32, m: u32, d: u32) -> i32 {
 }
 
 /// Checks the consistency rules of `tables.md` §0 and the plausibility rules of issue 11 on
-/// generated tables; returns a description of the first broken rule.
-fn check_consistency(t: &HashMap<String, DataFrame>) -> Result<(), String> {
+/// generated tables; returns the deaths in both sources and in one only, or a description of
+/// the first broken rule.
+fn check_consistency(t: &HashMap<String, DataFrame>) -> Result<(usize, usize), String> {
     let patients = &t["patients"];
     let pc_death: HashMap<i64, Option<i32>> = ids(patients)
         .into_iter()
@@ -237,7 +238,7 @@ fn check_consistency(t: &HashMap<String, DataFrame>) -> Result<(), String> {
             _ => {}
         }
     }
-    Ok(())
+    Ok((both, one))
 }
 
 fn written(config: &SynthConfig) -> (tempfile::TempDir, HashMap<String, DataFrame>) {
@@ -252,7 +253,11 @@ fn every_table_satisfies_the_contract_and_is_consistent_and_plausible() {
     let config = vocabulary_config(12_000, 7).with_all_tables();
     let (_dir, t) = written(&config);
     assert_eq!(t.len(), ehr::contract::tables().len(), "{:?}", t.keys());
-    check_consistency(&t).unwrap();
+    let (both, one) = check_consistency(&t).unwrap();
+    assert!(
+        both > 100 && one > 0,
+        "{both} deaths in both sources, {one} in one"
+    );
     let n = t["patients"].height() as f64;
     for (table, at_least) in [
         ("addresses", n),

@@ -844,7 +844,7 @@ fn spells(
             .then(|| rng.random_range(1..=nights.min(14)));
         let diagnosis = if kind == 1 {
             ["O800", "O829", "O702"][rng.random_range(0..3)].to_string()
-        } else if kind == 3 || p.covid_death && dies_here {
+        } else if (kind == 3 || p.covid_death && dies_here) && possible_on("U071", admitted) {
             "U071".to_string()
         } else if chance(rng, 0.15) {
             study_code(rng, &x.apcs_diagnoses, admitted)
