@@ -189,20 +189,21 @@ const RURAL_URBAN: [(i64, f64); 8] = [
     (8, 0.5),
 ];
 
-const APPOINTMENT_STATUSES: [(&str, bool, f64); 13] = [
-    ("Finished", true, 78.0),
-    ("Arrived", true, 2.0),
-    ("In Progress", true, 0.5),
-    ("Visit", true, 1.5),
-    ("Waiting", true, 0.5),
-    ("Patient Walked Out", true, 0.3),
-    ("Did Not Attend", false, 6.0),
-    ("Cancelled by Patient", false, 6.0),
-    ("Cancelled by Unit", false, 4.0),
-    ("Cancelled by Other Service", false, 0.5),
-    ("No Access Visit", false, 0.2),
-    ("Blocked", false, 0.2),
-    ("Booked", false, 0.3),
+/// Appointment statuses, whether the patient was seen, and their shares.
+const APPOINTMENT_STATUSES: [((&str, bool), f64); 13] = [
+    (("Finished", true), 78.0),
+    (("Arrived", true), 2.0),
+    (("In Progress", true), 0.5),
+    (("Visit", true), 1.5),
+    (("Waiting", true), 0.5),
+    (("Patient Walked Out", true), 0.3),
+    (("Did Not Attend", false), 6.0),
+    (("Cancelled by Patient", false), 6.0),
+    (("Cancelled by Unit", false), 4.0),
+    (("Cancelled by Other Service", false), 0.5),
+    (("No Access Visit", false), 0.2),
+    (("Blocked", false), 0.2),
+    (("Booked", false), 0.3),
 ];
 
 const FLU_CHILD: &str =
@@ -1211,14 +1212,7 @@ fn appointments(world: &World, p: &Person, rng: &mut Pcg64, rows: &mut Rows) {
     }
     days.sort_unstable();
     for d in days {
-        let (status, seen, _) = {
-            let items: Vec<((&str, bool), f64)> = APPOINTMENT_STATUSES
-                .iter()
-                .map(|(s, seen, w)| ((*s, *seen), *w))
-                .collect();
-            let (s, seen) = pick(rng, &items);
-            (s, seen, ())
-        };
+        let (status, seen) = pick(rng, &APPOINTMENT_STATUSES);
         let booked = (!chance(rng, 0.02)).then(|| d - rng.random_range(0..28));
         rows.push(
             p.id,
