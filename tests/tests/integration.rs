@@ -6,4 +6,5 @@ mod cli;
 mod pipeline_commands;
 mod python_study;
 mod study_run_all;
+mod vocabulary_study;
 mod yaml_edge_cases;

@@ -4,6 +4,7 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use cohort::output::OutputFormat;
+use cohort::synth::{GenerateEhrOptions, TableChoice};
 
 /// The study definition used for study codes when `--study-definition` is not given and the
 /// project has one.
@@ -22,10 +23,15 @@ pub struct Args {
     /// analysis/study_definition.yaml when it exists).
     #[arg(long)]
     pub study_definition: Option<PathBuf>,
+    /// Which tables besides patients, practice_registrations and clinical_events: `all` (every
+    /// table of the contract, every column), or a comma-separated list of table names
+    /// (default: the tables and columns the study definition reads).
+    #[arg(long)]
+    pub tables: Option<TableChoice>,
     /// Table file format: parquet, arrow, csv or csv.gz.
     #[arg(long, default_value = "parquet")]
     pub format: OutputFormat,
-    /// Folder to write patients, practice_registrations and clinical_events into.
+    /// Folder to write the tables into.
     #[arg(long)]
     pub output_dir: PathBuf,
 }
@@ -37,14 +43,15 @@ pub fn run(args: Args) -> ExitCode {
         default.is_file().then(|| default.to_path_buf())
     });
     let mut log = std::io::stderr();
-    match cohort::synth::generate_ehr(
-        args.patients,
-        args.seed,
-        study.as_deref(),
-        args.format,
-        &args.output_dir,
-        &mut log,
-    ) {
+    let options = GenerateEhrOptions {
+        patients: args.patients,
+        seed: args.seed,
+        study_definition: study,
+        tables: args.tables.unwrap_or_default(),
+        format: args.format,
+        output_dir: args.output_dir,
+    };
+    match cohort::synth::generate_ehr(&options, &mut log) {
         Ok(_) => ExitCode::SUCCESS,
         Err(err) => {
             eprintln!("error: {err}");

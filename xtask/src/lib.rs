@@ -60,7 +60,7 @@ pub enum Command {
         #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
         args: Vec<String>,
     },
-    /// Writes a synthetic EHR (patients, practice_registrations, clinical_events) to a folder.
+    /// Writes a synthetic EHR (the core tables, and the others a study reads or `--tables` names) to a folder.
     GenerateEhr(generate_ehr::Args),
     /// Prints the SQL that generate_cohort would run in a database (flags as generate_cohort),
     /// for review; runs nothing.

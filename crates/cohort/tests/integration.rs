@@ -13,3 +13,4 @@ mod spec_study;
 mod spec_study_snapshot;
 mod spec_support;
 mod synth_generator;
+mod synth_tables;

@@ -143,11 +143,14 @@ fn a_python_study_gives_the_cohorts_and_measures_of_its_yaml_translation_on_ever
 
         let tables = py.path().join("tables");
         cohort::synth::generate_ehr(
-            400,
-            Some(7),
-            Some(&yaml_path),
-            OutputFormat::Csv,
-            &tables,
+            &cohort::synth::GenerateEhrOptions {
+                patients: 400,
+                seed: Some(7),
+                study_definition: Some(yaml_path.clone()),
+                tables: cohort::synth::TableChoice::Study,
+                format: OutputFormat::Csv,
+                output_dir: tables.clone(),
+            },
             &mut Vec::new(),
         )
         .unwrap();

@@ -337,15 +337,15 @@ fn the_generate_ehr_command_uses_the_study_codelists_and_logs_progress() {
     let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
     let dir = tempfile::tempdir().unwrap();
     let mut log = Vec::new();
-    let summary = cohort::synth::generate_ehr(
-        2_000,
-        None,
-        Some(&root.join("analysis/study_definition.yaml")),
-        OutputFormat::Csv,
-        &dir.path().join("ehr"),
-        &mut log,
-    )
-    .unwrap();
+    let options = cohort::synth::GenerateEhrOptions {
+        patients: 2_000,
+        seed: None,
+        study_definition: Some(root.join("analysis/study_definition.yaml")),
+        tables: cohort::synth::TableChoice::Study,
+        format: OutputFormat::Csv,
+        output_dir: dir.path().join("ehr"),
+    };
+    let summary = cohort::synth::generate_ehr(&options, &mut log).unwrap();
     let log = String::from_utf8(log).unwrap();
     assert!(log.contains("2000/2000 patients"), "{log}");
     assert!(log.contains("1 study codelist(s)"), "{log}");
@@ -361,16 +361,16 @@ fn the_generate_ehr_command_uses_the_study_codelists_and_logs_progress() {
     );
     assert_eq!(events.lines().count(), summary.clinical_events + 1);
 
-    let e = cohort::synth::generate_ehr(
-        10,
-        Some(1),
-        Some(&dir.path().join("analysis/missing.yaml")),
-        OutputFormat::Csv,
-        dir.path(),
-        &mut Vec::new(),
-    )
-    .unwrap_err()
-    .to_string();
+    let missing = cohort::synth::GenerateEhrOptions {
+        patients: 10,
+        seed: Some(1),
+        study_definition: Some(dir.path().join("analysis/missing.yaml")),
+        output_dir: dir.path().to_path_buf(),
+        ..options
+    };
+    let e = cohort::synth::generate_ehr(&missing, &mut Vec::new())
+        .unwrap_err()
+        .to_string();
     assert!(e.contains("missing.yaml"), "{e}");
 }
 

@@ -303,15 +303,15 @@ pub fn generate_cohort(
                         "Generating synthetic EHR data: {n} patients (seed {seed})"
                     )
                     .map_err(io("log"))?;
-                    let frames = synth::generate_frames(&SynthConfig::new(*n, seed, codes))
-                        .map_err(|e| usage(format!("synthetic data: {e}")))?;
-                    let mut map = HashMap::new();
-                    map.insert("patients".to_string(), frames.patients);
-                    map.insert(
-                        "practice_registrations".to_string(),
-                        frames.practice_registrations,
-                    );
-                    map.insert("clinical_events".to_string(), frames.clinical_events);
+                    let mut needs = synth::StudyNeeds::default();
+                    for j in &jobs {
+                        needs.merge(synth::StudyNeeds::of(&j.compiled.dataset));
+                    }
+                    let config = SynthConfig::new(*n, seed, codes).with_needs(&needs);
+                    let map: HashMap<String, DataFrame> = synth::generate_all(&config)
+                        .map_err(|e| usage(format!("synthetic data: {e}")))?
+                        .into_iter()
+                        .collect();
                     tables = Some(map);
                     location = "synthetic data".to_string();
                 }

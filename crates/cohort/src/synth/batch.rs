@@ -6,7 +6,9 @@ use rand::{RngExt, SeedableRng};
 use rand_distr::{Distribution, Normal, Poisson};
 use rand_pcg::Pcg64;
 
+use super::extra;
 use super::population::{REGIONS, SEXES};
+use super::rows::Rows;
 use super::world::{age_activity, World};
 use super::BATCH_SIZE;
 use crate::tables::{date_to_days, names, TableFrames};
@@ -43,6 +45,12 @@ pub(crate) struct Batch {
     e_date: Vec<i32>,
     e_code: Vec<u32>,
     e_value: Vec<Option<f64>>,
+    // the later columns of clinical_events (when asked for)
+    e_lower: Vec<Option<f64>>,
+    e_upper: Vec<Option<f64>>,
+    e_comparator: Vec<Option<&'static str>>,
+    // the other tables (when asked for)
+    extra: Vec<Rows>,
 }
 
 impl Batch {
@@ -64,10 +72,40 @@ impl Batch {
             e_date: Vec::with_capacity(n * 32),
             e_code: Vec::with_capacity(n * 32),
             e_value: Vec::with_capacity(n * 32),
+            ..Batch::default()
         };
         let mut scratch = Vec::new();
         for k in 0..n {
             batch.patient(world, (first + k + 1) as i64, &mut rng, &mut scratch);
+        }
+        if let Some(x) = &world.extra {
+            if x.extended || x.study_values {
+                let (lower, upper, comparator) =
+                    extra::event_values(world, x, index, &batch.e_code, &mut batch.e_value);
+                if x.extended {
+                    (batch.e_lower, batch.e_upper, batch.e_comparator) = (lower, upper, comparator);
+                }
+            }
+            if !x.tables.is_empty() {
+                let female = SEXES
+                    .iter()
+                    .position(|(s, _)| *s == "F")
+                    .map_or(u8::MAX, |i| i as u8);
+                let patients: Vec<(i64, i32, bool, Option<i32>)> = (0..batch.p_id.len())
+                    .map(|i| {
+                        (
+                            batch.p_id[i],
+                            batch.p_dob[i],
+                            batch.p_sex[i] == female,
+                            batch.p_death[i],
+                        )
+                    })
+                    .collect();
+                let registrations: Vec<(i64, i32, Option<i32>)> = (0..batch.r_id.len())
+                    .map(|i| (batch.r_id[i], batch.r_start[i], batch.r_end[i]))
+                    .collect();
+                batch.extra = extra::generate(world, x, index, &patients, &registrations).rows;
+            }
         }
         batch
     }
@@ -199,24 +237,125 @@ impl Batch {
         }
     }
 
-    /// The batch as the three contract tables.
-    pub fn into_frames(self, world: &World) -> PolarsResult<TableFrames> {
-        frames(vec![self], world)
+    /// Every table of the batch, in output order: the core three (with their later columns
+    /// when asked for), then the others in contract order.
+    pub fn into_tables(self, world: &World) -> PolarsResult<Vec<(&'static str, DataFrame)>> {
+        let batches = [self];
+        let core = frames(&batches, world)?;
+        let [batch] = batches;
+        let mut out = extended(core, &[&batch], world)?;
+        for rows in batch.extra {
+            out.push((rows.table, rows.into_frame()?));
+        }
+        Ok(out)
     }
+}
+
+/// The core tables in output order, with the later contract columns added when the world
+/// asks for them (`practice_msoa_code`, `practice_systmone_go_live_date`, `lower_bound`,
+/// `upper_bound`, `comparator`).
+pub(crate) fn extended(
+    core: TableFrames,
+    batches: &[&Batch],
+    world: &World,
+) -> PolarsResult<Vec<(&'static str, DataFrame)>> {
+    let TableFrames {
+        patients,
+        mut practice_registrations,
+        mut clinical_events,
+    } = core;
+    if let Some(x) = world.extra.as_ref().filter(|x| x.extended) {
+        let practices: Vec<u32> = batches
+            .iter()
+            .flat_map(|b| b.r_practice.iter().copied())
+            .collect();
+        let msoas = StringChunked::from_iter_values(
+            PlSmallStr::EMPTY,
+            x.practice_msoa.iter().map(String::as_str),
+        );
+        practice_registrations.with_column(gather(
+            "practice_msoa_code",
+            msoas,
+            practices.clone(),
+        )?)?;
+        practice_registrations.with_column(
+            Int32Chunked::from_iter_options(
+                "practice_systmone_go_live_date".into(),
+                practices.iter().map(|&k| x.practice_go_live[k as usize]),
+            )
+            .into_date()
+            .into_column(),
+        )?;
+        let floats = |name: &str, f: &dyn Fn(&Batch) -> &[Option<f64>]| {
+            Float64Chunked::from_iter_options(
+                name.into(),
+                batches.iter().flat_map(|b| f(b).iter().copied()),
+            )
+            .into_column()
+        };
+        clinical_events.with_column(floats("lower_bound", &|b| &b.e_lower))?;
+        clinical_events.with_column(floats("upper_bound", &|b| &b.e_upper))?;
+        clinical_events.with_column(
+            StringChunked::from_iter_options(
+                "comparator".into(),
+                batches.iter().flat_map(|b| b.e_comparator.iter().copied()),
+            )
+            .into_column(),
+        )?;
+    }
+    Ok(vec![
+        (names::PATIENTS, patients),
+        (names::PRACTICE_REGISTRATIONS, practice_registrations),
+        (names::CLINICAL_EVENTS, clinical_events),
+    ])
+}
+
+/// Every table of `batches`, in output order, each a single chunk.
+pub(crate) fn all_frames(
+    batches: Vec<Batch>,
+    world: &World,
+) -> PolarsResult<Vec<(&'static str, DataFrame)>> {
+    let core = frames(&batches, world)?;
+    let refs: Vec<&Batch> = batches.iter().collect();
+    let mut out = extended(core, &refs, world)?;
+    let tables = world
+        .extra
+        .as_ref()
+        .map(|x| x.tables.clone())
+        .unwrap_or_default();
+    let mut parts: Vec<Vec<DataFrame>> = vec![Vec::new(); tables.len()];
+    for b in batches {
+        for (k, rows) in b.extra.into_iter().enumerate() {
+            parts[k].push(rows.into_frame()?);
+        }
+    }
+    for (table, frames) in tables.into_iter().zip(parts) {
+        let mut frames = frames.into_iter();
+        let mut df = match frames.next() {
+            Some(first) => first,
+            None => Rows::new(table).into_frame()?,
+        };
+        for f in frames {
+            df.vstack_mut(&f)?;
+        }
+        df.rechunk_mut();
+        out.push((table, df));
+    }
+    Ok(out)
 }
 
 /// `batches`, in order, as the three contract tables, each column in one chunk. Columns are
 /// built in parallel; codes, regions, STPs and sexes are gathered from small dictionaries
 /// (string views into shared buffers) rather than copied string by string.
-pub(crate) fn frames(batches: Vec<Batch>, world: &World) -> PolarsResult<TableFrames> {
+pub(crate) fn frames(batches: &[Batch], world: &World) -> PolarsResult<TableFrames> {
     let ((patients, practice_registrations), clinical_events) = rayon::join(
         || {
             rayon::join(
-                || patients_frame(&batches),
-                || registrations_frame(&batches, world),
+                || patients_frame(batches),
+                || registrations_frame(batches, world),
             )
         },
-        || events_frame(&batches, world),
+        || events_frame(batches, world),
     );
     Ok(TableFrames {
         patients: patients?,
@@ -400,7 +539,7 @@ fn pick_practice(world: &World, region: usize, rng: &mut Pcg64) -> usize {
     members[weights.sample(rng)]
 }
 
-fn poisson(mean: f64, rng: &mut Pcg64) -> u64 {
+pub(crate) fn poisson(mean: f64, rng: &mut Pcg64) -> u64 {
     if mean <= 0.0 || !mean.is_finite() {
         return 0;
     }
@@ -525,7 +664,7 @@ mod tests {
                 .map(|i| Batch::generate(&world, i))
                 .collect::<Vec<_>>()
         };
-        let got = frames(generate(), &world).unwrap();
+        let got = frames(&generate(), &world).unwrap();
         let want = stacked(generate(), &world);
         for (table, g, w) in [
             ("patients", &got.patients, &want.patients),

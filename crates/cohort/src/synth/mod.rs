@@ -17,15 +17,19 @@
 mod batch;
 mod command;
 pub(crate) use batch::mix;
+mod extra;
+mod needs;
 mod population;
 mod profile;
+mod rows;
 mod world;
 mod write;
 
 use polars::prelude::*;
 use rayon::prelude::*;
 
-pub use command::{generate_ehr, GenerateEhrError, DEFAULT_SEED};
+pub use command::{generate_ehr, GenerateEhrError, GenerateEhrOptions, TableChoice, DEFAULT_SEED};
+pub use needs::StudyNeeds;
 pub use population::AGE_BANDS_2018;
 pub use profile::RateProfile;
 pub use write::{write_ehr, SynthSummary};
@@ -58,6 +62,17 @@ pub struct SynthConfig {
     pub background_per_month: f64,
     /// Shape of the background rate over time (1.0 = average).
     pub background_shape: RateProfile,
+    /// Tables to write besides `patients`, `practice_registrations` and `clinical_events`
+    /// (contract names; others are ignored).
+    pub tables: std::collections::BTreeSet<String>,
+    /// Also write the core tables' later contract columns (`practice_msoa_code`,
+    /// `practice_systmone_go_live_date`, `lower_bound`, `upper_bound`, `comparator`).
+    pub extended_columns: bool,
+    /// Give the study codes' clinical events numeric values (a study code in the codelist of
+    /// a routine measurement takes its distribution).
+    pub study_values: bool,
+    /// The codes the study looks for, per table and column, for the other tables' codes.
+    pub needs: StudyNeeds,
 }
 
 impl SynthConfig {
@@ -71,7 +86,41 @@ impl SynthConfig {
             study_rate: RateProfile::service_change(),
             background_per_month: 0.72,
             background_shape: RateProfile::background_shape(),
+            tables: std::collections::BTreeSet::new(),
+            extended_columns: false,
+            study_values: false,
+            needs: StudyNeeds::default(),
         }
+    }
+
+    /// This configuration generating what `needs` reads: the tables beyond the core three,
+    /// the core tables' later columns if any is read, clinical values if they are read, and
+    /// codes from the codelists each table's columns are matched against.
+    pub fn with_needs(mut self, needs: &StudyNeeds) -> SynthConfig {
+        let (tables, extended, values) = extra::settings(needs);
+        self.tables.extend(tables);
+        self.extended_columns |= extended;
+        self.study_values |= values;
+        self.needs.merge(needs.clone());
+        self
+    }
+
+    /// This configuration generating every table of the contract, with every column.
+    pub fn with_all_tables(mut self) -> SynthConfig {
+        self.tables
+            .extend(ehr::contract::tables().iter().map(|t| t.name.clone()));
+        self.extended_columns = true;
+        self
+    }
+
+    /// The tables written, in output order: the core three, then the others in contract
+    /// order.
+    pub fn table_names(&self) -> Vec<&'static str> {
+        ehr::contract::tables()
+            .iter()
+            .map(|t| t.name.as_str())
+            .filter(|t| extra::is_core(t) || self.tables.contains(*t))
+            .collect()
     }
 
     /// Number of batches.
@@ -104,7 +153,22 @@ pub fn generate_frames(config: &SynthConfig) -> PolarsResult<TableFrames> {
     if batches.is_empty() {
         return Ok(TableFrames::empty());
     }
-    batch::frames(batches, &world)
+    batch::frames(&batches, &world)
+}
+
+/// Generates every table of `config` in memory, by name (each column in one chunk).
+pub fn generate_all(
+    config: &SynthConfig,
+) -> PolarsResult<std::collections::BTreeMap<String, DataFrame>> {
+    let world = World::new(config);
+    let batches: Vec<Batch> = (0..config.batches())
+        .into_par_iter()
+        .map(|i| Batch::generate(&world, i))
+        .collect();
+    Ok(batch::all_frames(batches, &world)?
+        .into_iter()
+        .map(|(t, df)| (t.to_string(), df))
+        .collect())
 }
 
 /// `n` patients from `seed` with events from `codes`, default profiles, in memory.

@@ -159,6 +159,8 @@ pub(crate) struct World {
     pub event_end: i32,
     pub data_end: i32,
     pub reference: chrono::NaiveDate,
+    /// What the tables beyond the core three need (`None`: only the core three).
+    pub extra: Option<super::extra::ExtraWorld>,
 }
 
 /// First day with events.
@@ -262,7 +264,7 @@ impl World {
             .collect();
 
         let (start, end) = (event_start(), data_end());
-        World {
+        let mut world = World {
             seed: config.seed,
             patients: config.patients,
             practices,
@@ -287,7 +289,10 @@ impl World {
             event_end: end,
             data_end: end,
             reference: ymd(2020, 1, 1),
-        }
+            extra: None,
+        };
+        world.extra = super::extra::ExtraWorld::new(config, &world);
+        world
     }
 }
 

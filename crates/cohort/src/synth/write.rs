@@ -13,24 +13,28 @@ use super::batch::Batch;
 use super::world::World;
 use super::SynthConfig;
 use crate::output::{CsvWriter, OutputError, OutputFormat};
-use crate::tables::{names, table_schema, TableFrames};
+use crate::tables::{names, table_schema};
 use files::PendingFile;
+use std::collections::BTreeMap;
 
 /// Row counts of a generated data set.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct SynthSummary {
     pub patients: usize,
     pub practice_registrations: usize,
     pub clinical_events: usize,
+    /// Rows of every table written, by name (the core three included).
+    pub rows: BTreeMap<String, usize>,
 }
 
 /// Batches generated together before they are written (bounds memory to about twice this
 /// many batches: one group being written while the next is generated).
 const GROUP: usize = 4;
 
-/// Generates the data set of `config` and writes `patients`, `practice_registrations` and
-/// `clinical_events` to `dir/<table>.<ext>` (created if needed), streaming: at most two groups
-/// of batches are in memory at a time. `progress(done, total)` is called with patients
+/// Generates the data set of `config` and writes each of its tables
+/// ([`SynthConfig::table_names`]: `patients`, `practice_registrations`, `clinical_events` and
+/// any others asked for) to `dir/<table>.<ext>` (created if needed), streaming: at most two
+/// groups of batches are in memory at a time. `progress(done, total)` is called with patients
 /// written. Each file is written under a temporary name and renamed when complete.
 pub fn write_ehr(
     config: &SynthConfig,
@@ -40,14 +44,11 @@ pub fn write_ehr(
 ) -> Result<SynthSummary, OutputError> {
     std::fs::create_dir_all(dir).map_err(|e| OutputError::io(dir, e))?;
     let world = World::new(config);
-    let tables = [
-        names::PATIENTS,
-        names::PRACTICE_REGISTRATIONS,
-        names::CLINICAL_EVENTS,
-    ];
+    let tables = config.table_names();
+    let extended = config.extended_columns;
     let mut pending = Vec::new();
     let mut outs = Vec::new();
-    for table in tables {
+    for table in &tables {
         let path = dir.join(format!("{table}.{format}"));
         let (p, file) = PendingFile::create(&path).map_err(|e| OutputError::io(&path, e))?;
         pending.push(p);
@@ -55,26 +56,22 @@ pub fn write_ehr(
     }
     let mut summary = SynthSummary::default();
     {
-        let [o_p, o_r, o_e] = &mut outs[..] else {
-            unreachable!("three tables")
-        };
-        let mut sinks = [
-            Sink::new(o_p, names::PATIENTS, format, pending[0].path())?,
-            Sink::new(
-                o_r,
-                names::PRACTICE_REGISTRATIONS,
-                format,
-                pending[1].path(),
-            )?,
-            Sink::new(o_e, names::CLINICAL_EVENTS, format, pending[2].path())?,
-        ];
+        let mut sinks = Vec::with_capacity(tables.len());
+        for ((out, table), p) in outs.iter_mut().zip(&tables).zip(&pending) {
+            let schema = if extended || !super::extra::is_core(table) {
+                super::rows::contract_schema(table)
+            } else {
+                table_schema(table).unwrap_or_default()
+            };
+            sinks.push(Sink::new(out, &schema, format, p.path())?);
+        }
         let n_batches = config.batches();
-        let generate = |g: usize| -> PolarsResult<Vec<TableFrames>> {
+        let generate = |g: usize| -> PolarsResult<Vec<Vec<(&'static str, DataFrame)>>> {
             let from = g * GROUP;
             let to = (from + GROUP).min(n_batches);
             (from..to)
                 .into_par_iter()
-                .map(|i| Batch::generate(&world, i).into_frames(&world))
+                .map(|i| Batch::generate(&world, i).into_tables(&world))
                 .collect()
         };
         let polars_err = |source| OutputError::Polars {
@@ -91,27 +88,31 @@ pub fn write_ehr(
         while let Some(group) = current.take() {
             // Write this group while the next one is generated.
             let (written, next) = rayon::join(
-                || -> Result<SynthSummary, OutputError> {
-                    let mut s = SynthSummary::default();
+                || -> Result<BTreeMap<String, usize>, OutputError> {
+                    let mut rows = BTreeMap::new();
                     for frames in &group {
-                        sinks[0].write(&frames.patients)?;
-                        sinks[1].write(&frames.practice_registrations)?;
-                        sinks[2].write(&frames.clinical_events)?;
-                        s.patients += frames.patients.height();
-                        s.practice_registrations += frames.practice_registrations.height();
-                        s.clinical_events += frames.clinical_events.height();
+                        for (sink, (table, df)) in sinks.iter_mut().zip(frames) {
+                            sink.write(df)?;
+                            *rows.entry((*table).to_string()).or_insert(0) += df.height();
+                        }
                     }
-                    Ok(s)
+                    Ok(rows)
                 },
                 || (g + 1 < n_groups).then(|| generate(g + 1)),
             );
-            let written = written?;
-            summary.patients += written.patients;
-            summary.practice_registrations += written.practice_registrations;
-            summary.clinical_events += written.clinical_events;
+            for (table, n) in written? {
+                *summary.rows.entry(table).or_insert(0) += n;
+            }
+            let count = |t: &str| summary.rows.get(t).copied().unwrap_or(0);
+            summary.patients = count(names::PATIENTS);
+            summary.practice_registrations = count(names::PRACTICE_REGISTRATIONS);
+            summary.clinical_events = count(names::CLINICAL_EVENTS);
             progress(summary.patients, config.patients);
             current = next.transpose().map_err(polars_err)?;
             g += 1;
+        }
+        for table in &tables {
+            summary.rows.entry((*table).to_string()).or_insert(0);
         }
         for sink in sinks {
             sink.finish()?;
@@ -145,11 +146,11 @@ enum Sink<'a> {
 impl<'a> Sink<'a> {
     fn new(
         out: &'a mut BufWriter<File>,
-        table: &str,
+        schema: &Schema,
         format: OutputFormat,
         path: &'a Path,
     ) -> Result<Sink<'a>, OutputError> {
-        let schema = table_schema(table).unwrap_or_default();
+        let schema = schema.clone();
         let err = |source| OutputError::Polars {
             path: path.to_path_buf(),
             source,
