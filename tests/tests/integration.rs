@@ -6,5 +6,6 @@ mod cli;
 mod pipeline_commands;
 mod python_study;
 mod study_run_all;
+mod support;
 mod vocabulary_study;
 mod yaml_edge_cases;

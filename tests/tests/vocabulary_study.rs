@@ -17,22 +17,7 @@ const DATES: [&str; 3] = ["2020-10-01", "2020-11-01", "2020-12-01"];
 /// process (this test binary, running only [`run_all_in_this_process`]).
 const CHILD_DIR: &str = "VOCABULARY_STUDY_CHILD_DIR";
 
-fn repo_root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
-}
-
-fn copy_dir(from: &Path, to: &Path) {
-    fs::create_dir_all(to).unwrap();
-    for entry in fs::read_dir(from).unwrap() {
-        let entry = entry.unwrap();
-        let target = to.join(entry.file_name());
-        if entry.file_type().unwrap().is_dir() {
-            copy_dir(&entry.path(), &target);
-        } else {
-            fs::copy(entry.path(), target).unwrap();
-        }
-    }
-}
+use crate::support::{copy_dir, repo_root};
 
 /// A copy of the vocabulary study in a fresh folder.
 fn study_copy() -> tempfile::TempDir {
