@@ -4,10 +4,10 @@ use std::collections::BTreeMap;
 use std::sync::Mutex;
 
 use engine_sql::check::check_table_columns;
-use engine_sql::plan::{compile, Step};
+use engine_sql::plan::{batch_by_patient, compile, Step};
 use engine_sql::{Dialect, SparkSql};
 use query::check::{check_dataset, columns_read, tables_read};
-use query::{Batch, ColumnData, Dataset, Date, Engine, EngineError, Sink, Type, Value};
+use query::{Dataset, Date, Engine, EngineError, Sink, Type, Value};
 use spark_connect::{Client, ConnectUrl};
 
 use crate::arrow::{decode_rows, encode};
@@ -284,19 +284,8 @@ impl SparkEngine {
                 by_date[i].push((pid, row.drain(2..).collect()));
                 Ok(())
             })?;
-            for (&date, mut rows) in chunk.iter().zip(by_date) {
-                rows.sort_unstable_by_key(|(pid, _)| *pid);
-                let mut batch = Batch {
-                    patient_ids: Vec::with_capacity(rows.len()),
-                    columns: column_types.iter().map(|&t| ColumnData::new(t)).collect(),
-                };
-                for (pid, values) in rows {
-                    batch.patient_ids.push(pid);
-                    for (column, v) in batch.columns.iter_mut().zip(&values) {
-                        column.push(v);
-                    }
-                }
-                sink(date, batch)?;
+            for (&date, rows) in chunk.iter().zip(by_date) {
+                sink(date, batch_by_patient(rows, &column_types))?;
             }
         }
         if self.timings {

@@ -28,7 +28,7 @@ use std::sync::Arc;
 
 use query::check::{check_dataset, inline_tables, tables_read, visit_series_children, TypeOf};
 use query::model::*;
-use query::{ColumnData, Date, EngineError, StrColumn, Type, Value};
+use query::{Batch, ColumnData, Date, EngineError, StrColumn, Type, Value};
 
 use crate::dialect::Dialect;
 
@@ -107,6 +107,23 @@ impl Output {
             )
         }
     }
+}
+
+/// One index date's result rows (patient, values) as a [`Batch`] in patient order, as every
+/// engine hands them over.
+pub fn batch_by_patient(mut rows: Vec<(i64, Vec<Value>)>, column_types: &[Type]) -> Batch {
+    rows.sort_unstable_by_key(|(pid, _)| *pid);
+    let mut batch = Batch {
+        patient_ids: Vec::with_capacity(rows.len()),
+        columns: column_types.iter().map(|&t| ColumnData::new(t)).collect(),
+    };
+    for (pid, values) in rows {
+        batch.patient_ids.push(pid);
+        for (column, v) in batch.columns.iter_mut().zip(&values) {
+            column.push(v);
+        }
+    }
+    batch
 }
 
 type R<T> = Result<T, EngineError>;

@@ -6,13 +6,13 @@ use std::sync::Mutex;
 
 use postgres::{Client, IsolationLevel, NoTls};
 use query::check::{check_dataset, columns_read, tables_read};
-use query::{Batch, ColumnData, Dataset, Date, Engine, EngineError, Sink, Type, Value};
+use query::{ColumnData, Dataset, Date, Engine, EngineError, Sink, Type, Value};
 
 use super::copy::{copy_in, BinaryRows};
 use super::url::PgUrl;
 use crate::check::check_table_columns;
 use crate::dialect::{Dialect, Postgres};
-use crate::plan::{compile, Step};
+use crate::plan::{batch_by_patient, compile, Step};
 
 /// Result rows one COPY of the result aims at (the client holds them to order each date's rows
 /// by patient): bounds memory whatever the number of patients.
@@ -304,19 +304,8 @@ impl Engine for PostgresEngine {
                     by_date[i].push((pid, row.drain(2..).collect()));
                 }
             }
-            for (&date, mut rows) in chunk.iter().zip(by_date) {
-                rows.sort_unstable_by_key(|(pid, _)| *pid);
-                let mut batch = Batch {
-                    patient_ids: Vec::with_capacity(rows.len()),
-                    columns: column_types.iter().map(|&t| ColumnData::new(t)).collect(),
-                };
-                for (pid, values) in rows {
-                    batch.patient_ids.push(pid);
-                    for (column, v) in batch.columns.iter_mut().zip(&values) {
-                        column.push(v);
-                    }
-                }
-                sink(date, batch)?;
+            for (&date, rows) in chunk.iter().zip(by_date) {
+                sink(date, batch_by_patient(rows, &column_types))?;
             }
         }
         if trace {
