@@ -26,7 +26,9 @@ use std::collections::{BTreeSet, HashMap};
 use std::fmt::Write as _;
 use std::sync::Arc;
 
-use query::check::{check_dataset, inline_tables, tables_read, visit_series_children, TypeOf};
+use query::check::{
+    check_dataset, inline_tables, tables_read, visit_series_children, walk, TypeOf,
+};
 use query::model::*;
 use query::{Batch, ColumnData, Date, EngineError, StrColumn, Type, Value};
 
@@ -1612,16 +1614,9 @@ impl<'a> Compiler<'a> {
 /// Every column read of each pick (through filters over it), so its table carries them.
 fn pick_columns(dataset: &Dataset) -> HashMap<*const Frame, BTreeSet<String>> {
     let mut out: HashMap<*const Frame, BTreeSet<String>> = HashMap::new();
-    let mut seen_s = std::collections::HashSet::new();
-    let mut seen_f = std::collections::HashSet::new();
-    let mut stack_s: Vec<&SeriesRef> = vec![&dataset.population];
-    stack_s.extend(dataset.columns.iter().map(|(_, s)| s));
-    let mut stack_f: Vec<&FrameRef> = Vec::new();
-    loop {
-        if let Some(s) = stack_s.pop() {
-            if !seen_s.insert(Arc::as_ptr(s)) {
-                continue;
-            }
+    walk(
+        dataset,
+        |s| {
             if let Series::Column { frame, column } = &**s {
                 let mut f = frame;
                 while let Frame::Filter { source, .. } = &**f {
@@ -1636,34 +1631,9 @@ fn pick_columns(dataset: &Dataset) -> HashMap<*const Frame, BTreeSet<String>> {
                         .insert(column.clone());
                 }
             }
-            visit_series_children(s, &mut stack_s, &mut stack_f);
-        } else if let Some(f) = stack_f.pop() {
-            if !seen_f.insert(Arc::as_ptr(f)) {
-                continue;
-            }
-            match &**f {
-                Frame::Table(_) | Frame::Inline(_) => {}
-                Frame::Concat { parts, .. } => {
-                    for (p, series) in parts {
-                        stack_f.push(p);
-                        stack_s.extend(series);
-                    }
-                }
-                Frame::Filter { source, condition } => {
-                    stack_f.push(source);
-                    stack_s.push(condition);
-                }
-                Frame::Pick {
-                    source, sort_by, ..
-                } => {
-                    stack_f.push(source);
-                    stack_s.extend(sort_by);
-                }
-            }
-        } else {
-            break;
-        }
-    }
+        },
+        |_| {},
+    );
     out
 }
 

@@ -482,66 +482,30 @@ pub fn inline_tables(dataset: &Dataset) -> Vec<Arc<InlineTable>> {
 fn sources(dataset: &Dataset) -> (Vec<Arc<TableSchema>>, Vec<Arc<InlineTable>>) {
     let mut out: Vec<Arc<TableSchema>> = Vec::new();
     let mut inline: Vec<Arc<InlineTable>> = Vec::new();
-    let mut seen_s = std::collections::HashSet::new();
-    let mut seen_f = std::collections::HashSet::new();
-    let mut stack_s: Vec<&SeriesRef> = vec![&dataset.population];
-    stack_s.extend(dataset.columns.iter().map(|(_, s)| s));
-    let mut stack_f: Vec<&FrameRef> = Vec::new();
-    loop {
-        if let Some(s) = stack_s.pop() {
-            if !seen_s.insert(Arc::as_ptr(s)) {
-                continue;
+    walk(
+        dataset,
+        |_| {},
+        |f| match &**f {
+            Frame::Table(schema) if !out.iter().any(|t| t.name == schema.name) => {
+                out.push(Arc::clone(schema));
             }
-            visit_series_children(s, &mut stack_s, &mut stack_f);
-        } else if let Some(f) = stack_f.pop() {
-            if !seen_f.insert(Arc::as_ptr(f)) {
-                continue;
+            Frame::Inline(t) if !inline.iter().any(|x| Arc::ptr_eq(x, t)) => {
+                inline.push(Arc::clone(t));
             }
-            match &**f {
-                Frame::Table(schema) => {
-                    if !out.iter().any(|t| t.name == schema.name) {
-                        out.push(Arc::clone(schema));
-                    }
-                }
-                Frame::Inline(t) => {
-                    if !inline.iter().any(|x| Arc::ptr_eq(x, t)) {
-                        inline.push(Arc::clone(t));
-                    }
-                }
-                Frame::Concat { parts, .. } => {
-                    for (p, series) in parts {
-                        stack_f.push(p);
-                        stack_s.extend(series);
-                    }
-                }
-                Frame::Filter { source, condition } => {
-                    stack_f.push(source);
-                    stack_s.push(condition);
-                }
-                Frame::Pick {
-                    source, sort_by, ..
-                } => {
-                    stack_f.push(source);
-                    stack_s.extend(sort_by);
-                }
-            }
-        } else {
-            break;
-        }
-    }
+            _ => {}
+        },
+    );
     (out, inline)
 }
 
-/// Every column of a data-source table the dataset reads, by table name (`patient_id` not
-/// included): engines require exactly these.
-pub fn columns_read(
-    dataset: &Dataset,
-) -> std::collections::BTreeMap<String, std::collections::BTreeSet<String>> {
-    let mut out: std::collections::BTreeMap<String, std::collections::BTreeSet<String>> =
-        std::collections::BTreeMap::new();
-    for t in tables_read(dataset) {
-        out.entry(t.name.clone()).or_default();
-    }
+/// Visits every distinct series and frame the dataset reaches (through frames too: concat
+/// parts' series, filter conditions, pick sort keys), each once, depth first from the
+/// population then the columns: the one traversal the analyses of a dataset share.
+pub fn walk<'a>(
+    dataset: &'a Dataset,
+    mut on_series: impl FnMut(&'a SeriesRef),
+    mut on_frame: impl FnMut(&'a FrameRef),
+) {
     let mut seen_s = std::collections::HashSet::new();
     let mut seen_f = std::collections::HashSet::new();
     let mut stack_s: Vec<&SeriesRef> = vec![&dataset.population];
@@ -552,24 +516,13 @@ pub fn columns_read(
             if !seen_s.insert(Arc::as_ptr(s)) {
                 continue;
             }
-            if let Series::Column { frame, column } = &**s {
-                let mut root = frame;
-                while let Frame::Filter { source, .. } | Frame::Pick { source, .. } = &**root {
-                    root = source;
-                }
-                if let Frame::Table(schema) = &**root {
-                    if column != PATIENT_ID {
-                        out.entry(schema.name.clone())
-                            .or_default()
-                            .insert(column.clone());
-                    }
-                }
-            }
+            on_series(s);
             visit_series_children(s, &mut stack_s, &mut stack_f);
         } else if let Some(f) = stack_f.pop() {
             if !seen_f.insert(Arc::as_ptr(f)) {
                 continue;
             }
+            on_frame(f);
             match &**f {
                 Frame::Table(_) | Frame::Inline(_) => {}
                 Frame::Concat { parts, .. } => {
@@ -593,6 +546,37 @@ pub fn columns_read(
             break;
         }
     }
+}
+
+/// Every column of a data-source table the dataset reads, by table name (`patient_id` not
+/// included): engines require exactly these.
+pub fn columns_read(
+    dataset: &Dataset,
+) -> std::collections::BTreeMap<String, std::collections::BTreeSet<String>> {
+    let mut out: std::collections::BTreeMap<String, std::collections::BTreeSet<String>> =
+        std::collections::BTreeMap::new();
+    for t in tables_read(dataset) {
+        out.entry(t.name.clone()).or_default();
+    }
+    walk(
+        dataset,
+        |s| {
+            if let Series::Column { frame, column } = &**s {
+                let mut root = frame;
+                while let Frame::Filter { source, .. } | Frame::Pick { source, .. } = &**root {
+                    root = source;
+                }
+                if let Frame::Table(schema) = &**root {
+                    if column != PATIENT_ID {
+                        out.entry(schema.name.clone())
+                            .or_default()
+                            .insert(column.clone());
+                    }
+                }
+            }
+        },
+        |_| {},
+    );
     out
 }
 

@@ -2,8 +2,7 @@
 //! looks for in each code column (from the query model's codelist-membership nodes), so the
 //! generated rows carry codes the study's variables actually match.
 
-use std::collections::{BTreeMap, BTreeSet, HashSet};
-use std::sync::Arc;
+use std::collections::{BTreeMap, BTreeSet};
 
 use query::model::Function;
 use query::{Dataset, Frame, FrameRef, Series, SeriesRef};
@@ -90,16 +89,9 @@ fn frame_column(frame: &FrameRef, column: &str, out: &mut Vec<(String, String)>)
 /// `(table, column)` -> codelists matched against it anywhere in `dataset`.
 fn codes_sought(dataset: &Dataset) -> BTreeMap<(String, String), Vec<Vec<String>>> {
     let mut out: BTreeMap<(String, String), Vec<Vec<String>>> = BTreeMap::new();
-    let mut seen_s = HashSet::new();
-    let mut seen_f = HashSet::new();
-    let mut stack_s: Vec<&SeriesRef> = vec![&dataset.population];
-    stack_s.extend(dataset.columns.iter().map(|(_, s)| s));
-    let mut stack_f: Vec<&FrameRef> = Vec::new();
-    loop {
-        if let Some(s) = stack_s.pop() {
-            if !seen_s.insert(Arc::as_ptr(s)) {
-                continue;
-            }
+    query::check::walk(
+        dataset,
+        |s| {
             if let Series::Function(Function::InCodelist { code, codelist, .. }) = &**s {
                 let mut targets = Vec::new();
                 table_columns(code, &mut targets);
@@ -111,33 +103,8 @@ fn codes_sought(dataset: &Dataset) -> BTreeMap<(String, String), Vec<Vec<String>
                     }
                 }
             }
-            query::check::visit_series_children(s, &mut stack_s, &mut stack_f);
-        } else if let Some(f) = stack_f.pop() {
-            if !seen_f.insert(Arc::as_ptr(f)) {
-                continue;
-            }
-            match &**f {
-                Frame::Table(_) | Frame::Inline(_) => {}
-                Frame::Concat { parts, .. } => {
-                    for (p, series) in parts {
-                        stack_f.push(p);
-                        stack_s.extend(series);
-                    }
-                }
-                Frame::Filter { source, condition } => {
-                    stack_f.push(source);
-                    stack_s.push(condition);
-                }
-                Frame::Pick {
-                    source, sort_by, ..
-                } => {
-                    stack_f.push(source);
-                    stack_s.extend(sort_by);
-                }
-            }
-        } else {
-            break;
-        }
-    }
+        },
+        |_| {},
+    );
     out
 }
