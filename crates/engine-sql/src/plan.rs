@@ -937,6 +937,17 @@ impl<'a> Compiler<'a> {
         }
     }
 
+    /// Records the materialised table of the node `key`, so later uses join it.
+    fn remember(&mut self, key: usize, table: String, by_idx: bool, step: usize) -> Source {
+        let s = Source {
+            table,
+            by_idx,
+            step,
+        };
+        self.sources.insert(key, s.clone());
+        s
+    }
+
     fn per(by_idx: bool) -> &'static str {
         if by_idx {
             "per patient and index date"
@@ -975,13 +986,7 @@ impl<'a> Compiler<'a> {
             &table,
             &selects.join("\nUNION ALL\n"),
         );
-        let s = Source {
-            table,
-            by_idx,
-            step,
-        };
-        self.sources.insert(key, s.clone());
-        Ok(s)
+        Ok(self.remember(key, table, by_idx, step))
     }
 
     fn pick(&mut self, frame: &FrameRef) -> R<Source> {
@@ -1051,13 +1056,7 @@ impl<'a> Compiler<'a> {
             &table,
             &select,
         );
-        let s = Source {
-            table,
-            by_idx,
-            step,
-        };
-        self.sources.insert(key, s.clone());
-        Ok(s)
+        Ok(self.remember(key, table, by_idx, step))
     }
 
     /// The key table of an ExistsMatching: distinct (patient, [index date], key).
@@ -1098,13 +1097,7 @@ impl<'a> Compiler<'a> {
         if let Some(sql) = self.d.create_index(&table, cols) {
             self.push(String::new(), sql);
         }
-        let s = Source {
-            table,
-            by_idx,
-            step,
-        };
-        self.sources.insert(key, s.clone());
-        Ok(s)
+        Ok(self.remember(key, table, by_idx, step))
     }
 
     // --- aggregates --------------------------------------------------------------------------
@@ -1319,13 +1312,7 @@ impl<'a> Compiler<'a> {
             &table,
             &select,
         );
-        let s = Source {
-            table,
-            by_idx,
-            step,
-        };
-        self.sources.insert(key, s.clone());
-        Ok(s)
+        Ok(self.remember(key, table, by_idx, step))
     }
 
     // --- series ------------------------------------------------------------------------------

@@ -7,23 +7,10 @@ use engine_sql::postgres::{load_tables, PgUrl, PostgresEngine};
 use engine_sql::{dump_sql, testing, Postgres};
 use proptest::prelude::*;
 use query::model::{Series as Node, *};
-use query::testing::{random_case, same, study_like_dataset, study_like_dates, study_like_tables};
+use query::testing::{
+    random_case, same, schema, study_like_dataset, study_like_dates, study_like_tables,
+};
 use query::{Date, Engine, EngineError, Interpreter, Table, Tables, Type, Value};
-
-fn schema(name: &str, one_row: bool, cols: &[(&str, Type)]) -> Arc<TableSchema> {
-    Arc::new(TableSchema {
-        name: name.into(),
-        columns: cols
-            .iter()
-            .map(|(n, t)| ColumnSchema {
-                name: (*n).into(),
-                ty: *t,
-                nullable: true,
-            })
-            .collect(),
-        one_row_per_patient: one_row,
-    })
-}
 
 fn d(s: &str) -> Date {
     Date::parse_iso(s).unwrap()

@@ -45,7 +45,8 @@ impl Rng {
     }
 }
 
-fn schema(name: &str, one_row: bool, cols: &[(&str, Type)]) -> Arc<TableSchema> {
+/// A table schema of nullable columns (`one_row`: one row per patient).
+pub fn schema(name: &str, one_row: bool, cols: &[(&str, Type)]) -> Arc<TableSchema> {
     Arc::new(TableSchema {
         name: name.into(),
         columns: cols
