@@ -18,6 +18,10 @@
       loaded with `load-ehr --to sc://…`, then our generate_cohort on the cluster, with the
       time split into start-up, statements and the result transfer (SRO_SQL_TIMINGS); the
       files must equal the polars engine's
+  (w) the CSV writer alone, over the 25 cohorts of (b)'s tables: DuckDB's `COPY … TO csv`
+      (duckdb_csv_writer.py, 2 threads) vs our output::write_batch (`cargo bench -p cohort
+      --bench csv_writer`), each timing only its writing (target: ours <= 1.3x DuckDB's time);
+      both must hold the same rows
 
 Each timed command is one process: wall time (median of --runs, after --warmup untimed runs)
 and its peak resident set size (getrusage of the waited-for child, as `/usr/bin/time -v`
@@ -412,6 +416,77 @@ class Harness:
         else:
             self.notes.append(f"(c) all {len(dates)} dates: same row counts, same had_pulse_ox sums, identical rows")
 
+    # ---- (w) ------------------------------------------------------------------------------
+    def part_w(self) -> None:
+        """The CSV writer alone: DuckDB's COPY … TO csv vs ours over the same 25 cohorts."""
+        tables = self.tables_dir()
+        if not all((tables / f"{t}.parquet").is_file() for t in duckdb_cohorts.TABLE_COLUMNS):
+            raise PartFailed(f"no Parquet tables in {tables} (run part b, or pass --tables DIR)")
+        w = self.work / "w"
+        rows_dir, duck_out, our_out = w / "rows", w / "duckdb", w / "ours"
+        if len(list(rows_dir.glob("input_*.csv"))) != 25:
+            print(f"compare: (w) the 25 cohorts over {tables} (DuckDB, untimed)", file=sys.stderr)
+            reset_dir(rows_dir)
+            run_timed([sys.executable, HERE / "duckdb_cohorts.py", tables, rows_dir, "--threads", "2",
+                       "--index-date-range", INDEX_DATE_RANGE], HERE, self.logs / "w-rows.log")
+        print("compare: (w) building the Rust writer benchmark (untimed)", file=sys.stderr)
+        build = subprocess.run(["cargo", "bench", "-p", "cohort", "--bench", "csv_writer", "--no-run"],
+                               cwd=self.root, capture_output=True, text=True)
+        if build.returncode != 0:
+            raise PartFailed("`cargo bench -p cohort --bench csv_writer --no-run` failed:\n    "
+                             + "\n    ".join(build.stderr.strip().splitlines()[-10:]))
+
+        def timed(label: str, command: list, log_name: str) -> Measurement:
+            """One process doing --runs timed writes; its own per-run times are the figures."""
+            reset_dir(duck_out if "DuckDB" in label else our_out)
+            log = self.logs / log_name
+            _, rss = run_timed(command, self.root, log)
+            m = Measurement(label, command)
+            for line in log.read_text().splitlines():
+                if ": run " in line and line.endswith(" s"):
+                    m.seconds.append(float(line.rsplit(" ", 2)[-2]))
+            if len(m.seconds) != self.args.runs:
+                raise PartFailed(f"{label}: expected {self.args.runs} timed runs in {log}")
+            m.peak_rss.append(rss)
+            print(f"  {label}: median {m.median:.3f} s, peak RSS {rss / 2**20:.0f} MiB", file=sys.stderr)
+            return m
+
+        runs = str(self.args.runs)
+        duck = timed("DuckDB COPY … TO csv (2 threads)",
+                     [sys.executable, HERE / "duckdb_csv_writer.py", rows_dir, duck_out, "--runs", runs, "--threads", "2"],
+                     "w-duckdb.log")
+        ours = timed("ours: output::write_batch (csv)",
+                     ["cargo", "bench", "-q", "-p", "cohort", "--bench", "csv_writer", "--", rows_dir, our_out, runs],
+                     "w-ours.log")
+        ratio = ours.median / duck.median
+        self.add_row("w", duck)
+        self.add_row("w", ours, f"**{ratio:.2f}× DuckDB's time**")
+        self.target_check(f"(w) our CSV writing ≤ 1.3× DuckDB's: {ratio:.2f}×", ratio <= 1.3)
+        con = duckdb.connect()
+        con.execute("SET threads = 2")
+        bad, same_bytes = [], 0
+        names = sorted(p.name for p in rows_dir.glob("input_*.csv"))
+        for name in names:
+            files = [duck_out / name, our_out / name]
+            if not all(f.is_file() for f in files):
+                raise PartFailed(f"(w) missing output {name}")
+            if filecmp.cmp(files[0], files[1], shallow=False):
+                same_bytes += 1
+                continue
+            srcs = [f"read_csv('{f}', header=true, all_varchar=true)" for f in files]
+            differing = con.execute(
+                f"SELECT (SELECT count(*) FROM (SELECT * FROM {srcs[0]} EXCEPT ALL SELECT * FROM {srcs[1]}))"
+                f" + (SELECT count(*) FROM (SELECT * FROM {srcs[1]} EXCEPT ALL SELECT * FROM {srcs[0]}))"
+            ).fetchone()[0]
+            if differing:
+                bad.append(f"{name}: {differing} rows differ")
+        con.close()
+        if bad:
+            self.failures.append("(w) outputs differ:\n  " + "\n  ".join(bad))
+        else:
+            self.notes.append(f"(w) all {len(names)} files hold the same rows as DuckDB's "
+                              f"({same_bytes} byte-identical, the rest equal as values)")
+
     # ---- (p) ------------------------------------------------------------------------------
     def start_postgres(self) -> tuple[str, callable]:
         """A private PostgreSQL server under work/pg on a free loopback port: (URL, stop)."""
@@ -606,7 +681,7 @@ class Harness:
     def run(self) -> int:
         self.work.mkdir(parents=True, exist_ok=True)
         self.per_date: list[str] = []
-        parts = {"a": self.part_a, "b": self.part_b, "c": self.part_c, "p": self.part_p, "s": self.part_s}
+        parts = {"a": self.part_a, "b": self.part_b, "c": self.part_c, "p": self.part_p, "s": self.part_s, "w": self.part_w}
         for name in self.args.parts:
             try:
                 parts[name]()
@@ -656,9 +731,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--via-cargo", action="store_true", help="time `cargo xtask ...` instead of the built binary")
     parser.add_argument("--strict", action="store_true", help="exit 1 when a target is not met")
     args = parser.parse_args(argv)
-    args.parts = [p for p in args.parts if p in "abcps"]
+    args.parts = [p for p in args.parts if p in "abcpsw"]
     if args.runs < 1 or args.warmup < 0 or not args.parts:
-        parser.error("need --runs >= 1, --warmup >= 0 and at least one of a, b, c, p, s in --parts")
+        parser.error("need --runs >= 1, --warmup >= 0 and at least one of a, b, c, p, s, w in --parts")
     return Harness(args).run()
 
 

@@ -20,6 +20,6 @@ pub mod study;
 
 pub use atomic::{write_atomic, PendingFile};
 pub use codelist::{CodelistCsv, CodelistError, CodelistRow};
-pub use float::{pandas_float_cell, python_float_repr};
+pub use float::{pandas_float_cell, push_python_float_repr, python_float_repr};
 pub use names::{TableFormat, UnknownFormat};
 pub use study::{StudyDefinitionError, StudyDefinitionFile, StudyLanguage};

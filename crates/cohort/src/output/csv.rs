@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 use polars::prelude::*;
 
 use super::OutputError;
-use files::python_float_repr;
+use files::push_python_float_repr;
 
 /// Flush the row buffer to the underlying writer once it holds this many bytes.
 const FLUSH_AT: usize = 1 << 20;
@@ -162,7 +162,7 @@ impl<'a> CellIter<'a> {
                 None => push_empty(buf, single),
             },
             CellIter::Float(it) => match it.next().flatten() {
-                Some(v) if !v.is_nan() => buf.extend_from_slice(python_float_repr(v).as_bytes()),
+                Some(v) if !v.is_nan() => push_python_float_repr(buf, v),
                 _ => push_empty(buf, single),
             },
             CellIter::Str(it) => match it.next().flatten() {
@@ -183,18 +183,33 @@ pub(crate) fn push_empty(buf: &mut Vec<u8>, single: bool) {
     }
 }
 
+/// "00" to "99", for writing two digits at a time.
+const DIGIT_PAIRS: &[u8; 200] = b"\
+0001020304050607080910111213141516171819\
+2021222324252627282930313233343536373839\
+4041424344454647484950515253545556575859\
+6061626364656667686970717273747576777879\
+8081828384858687888990919293949596979899";
+
 /// Plain decimal, without going through `fmt` (this is the writer's hot path).
+#[inline]
 pub(crate) fn push_int(buf: &mut Vec<u8>, v: i64) {
     let mut digits = [0u8; 20];
     let mut n = v.unsigned_abs();
     let mut i = digits.len();
-    loop {
+    while n >= 100 {
+        let pair = (n % 100) as usize * 2;
+        n /= 100;
+        i -= 2;
+        digits[i..i + 2].copy_from_slice(&DIGIT_PAIRS[pair..pair + 2]);
+    }
+    if n >= 10 {
+        let pair = n as usize * 2;
+        i -= 2;
+        digits[i..i + 2].copy_from_slice(&DIGIT_PAIRS[pair..pair + 2]);
+    } else {
         i -= 1;
-        digits[i] = b'0' + (n % 10) as u8;
-        n /= 10;
-        if n == 0 {
-            break;
-        }
+        digits[i] = b'0' + n as u8;
     }
     if v < 0 {
         buf.push(b'-');
@@ -258,7 +273,20 @@ mod tests {
 
     #[test]
     fn ints_and_dates_match_their_display_forms() {
-        for v in [0i64, 7, -7, 10, 1234567890, i64::MIN, i64::MAX] {
+        for v in [
+            0i64,
+            7,
+            -7,
+            9,
+            10,
+            99,
+            100,
+            -100,
+            101,
+            1234567890,
+            i64::MIN,
+            i64::MAX,
+        ] {
             let mut buf = Vec::new();
             push_int(&mut buf, v);
             assert_eq!(String::from_utf8(buf).unwrap(), v.to_string());
