@@ -219,6 +219,20 @@ pub fn run(
     let mut stop = false;
     let (tx, rx) = mpsc::channel::<Message>();
     let concurrency = options.concurrency.max(1);
+    // Files are not flushed to disk one by one as they are written: each action's outputs,
+    // log and the manifest are flushed together in the background while the next action
+    // runs, and the run ends only when all are on disk.
+    let defer = files::DeferSync::start();
+    let (flush_tx, flush_rx) = mpsc::channel::<Vec<PathBuf>>();
+    let flusher = std::thread::spawn(move || {
+        let mut errors = Vec::new();
+        for paths in flush_rx {
+            if let Err(e) = files::sync_files(&paths) {
+                errors.push(e.to_string());
+            }
+        }
+        errors
+    });
 
     loop {
         // Start or skip everything that is ready, in plan order.
@@ -331,6 +345,17 @@ pub fn run(
                 Manifest::path(project_dir).display()
             ));
         }
+        let mut written: Vec<PathBuf> = done
+            .check
+            .matched
+            .iter()
+            .map(|(p, _)| p)
+            .chain(&done.check.undeclared)
+            .map(|p| project_dir.join(p))
+            .collect();
+        written.push(log_path(project_dir, &done.name));
+        written.push(Manifest::path(project_dir));
+        let _ = flush_tx.send(written);
         let mut o = outcome(
             &done.name,
             match &done.result {
@@ -382,6 +407,12 @@ pub fn run(
             stop = true;
         }
     }
+
+    drop(flush_tx);
+    for e in flusher.join().unwrap_or_default() {
+        view.line(&format!("warning: {e}"));
+    }
+    drop(defer);
 
     let outcomes: Vec<ActionOutcome> = order
         .iter()
