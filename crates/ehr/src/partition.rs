@@ -21,6 +21,9 @@ use crate::contract;
 use crate::error::SourceError;
 use crate::folder::{coerce_frame, load_columns, Ctx, TableFolder};
 
+/// The most rows one read of consecutive row groups takes (more are read in several).
+const MAX_RUN_ROWS: usize = 1 << 20;
+
 /// One row group of a Parquet table: its first row, row count and `patient_id` bounds
 /// (`i64::MIN..=i64::MAX` when the file has no statistics).
 #[derive(Debug, Clone, Copy)]
@@ -244,14 +247,21 @@ impl PartitionedFolder {
             let mut parts = Vec::new();
             match &t.layout {
                 Layout::Parquet { metadata, groups } => {
-                    // Runs of consecutive overlapping row groups, one read each.
+                    // Runs of consecutive overlapping row groups, one read each, of at most
+                    // `MAX_RUN_ROWS` rows (bounds the rows read beside the range's: an unsorted
+                    // file's row groups all overlap).
                     let mut runs: Vec<(usize, usize)> = Vec::new();
                     for g in groups {
                         if g.max < range.start || g.min >= range.end {
                             continue;
                         }
                         match runs.last_mut() {
-                            Some((start, len)) if *start + *len == g.first_row => *len += g.rows,
+                            Some((start, len))
+                                if *start + *len == g.first_row
+                                    && *len + g.rows <= MAX_RUN_ROWS =>
+                            {
+                                *len += g.rows;
+                            }
                             _ => runs.push((g.first_row, g.rows)),
                         }
                     }

@@ -257,7 +257,7 @@ pub fn generate_cohort(
         match &mode {
             Mode::Database(DataSource::Folder(dir)) => {
                 if folder.is_none() {
-                    writeln!(log, "Reading tables from {}", dir.display()).map_err(io("log"))?;
+                    writeln!(log, "Loading tables from {}", dir.display()).map_err(io("log"))?;
                     let mut needed = std::collections::BTreeMap::new();
                     for j in &jobs {
                         for (t, cols) in j.compiled.tables() {
