@@ -2,6 +2,7 @@
 
 mod cli_edge_cases;
 mod cli_generate_cohort;
+mod cli_partitions;
 mod expectations_dummy;
 mod output_writers;
 mod prop_engines;

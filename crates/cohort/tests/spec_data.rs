@@ -66,6 +66,13 @@ fn engines() -> Vec<(&'static str, EngineMaker)> {
                 engine_polars::PolarsEngine::new(frames.clone(), "spec").with_rows_per_pass(7),
             ))
         }),
+        ("polars-partitioned", |frames| {
+            // Partitions of 2 patients, so every case crosses partition boundaries.
+            Ok(Box::new(
+                engine_polars::PartitionedEngine::new(frames.clone(), "spec", 2)
+                    .with_rows_per_pass(7),
+            ))
+        }),
     ];
     if engine_sql::testing::server().is_some() {
         engines.push(("postgres", |frames| {

@@ -88,7 +88,11 @@ impl TableFolder {
         let Some(file) = self.find(table)? else {
             return Ok(None);
         };
-        let ctx = Ctx { table, file: &file };
+        let ctx = Ctx {
+            table,
+            file: &file,
+            first_row: 0,
+        };
         let name = file.to_string_lossy();
         let open = || {
             File::open(&file).map_err(|source| SourceError::Io {
@@ -155,13 +159,15 @@ impl TableFolder {
     }
 }
 
-struct Ctx<'a> {
-    table: &'a str,
-    file: &'a Path,
+pub(crate) struct Ctx<'a> {
+    pub(crate) table: &'a str,
+    pub(crate) file: &'a Path,
+    /// The file row of the first row read (0-based), for row numbers in messages.
+    pub(crate) first_row: usize,
 }
 
 impl Ctx<'_> {
-    fn missing(&self, column: &str) -> SourceError {
+    pub(crate) fn missing(&self, column: &str) -> SourceError {
         SourceError::MissingColumn {
             table: self.table.to_string(),
             column: column.to_string(),
@@ -169,7 +175,7 @@ impl Ctx<'_> {
         }
     }
 
-    fn read(&self, source: PolarsError) -> SourceError {
+    pub(crate) fn read(&self, source: PolarsError) -> SourceError {
         SourceError::Read {
             table: self.table.to_string(),
             file: self.file.to_path_buf(),
@@ -182,7 +188,7 @@ impl Ctx<'_> {
             table: self.table.to_string(),
             column: column.to_string(),
             file: self.file.to_path_buf(),
-            row: row + 1,
+            row: self.first_row + row + 1,
             problem,
         }
     }
@@ -219,8 +225,19 @@ pub fn load_columns(
     let ctx = Ctx {
         table: &schema.name,
         file,
+        first_row: 0,
     };
     let raw = read_raw(&ctx, wanted)?;
+    coerce_frame(&ctx, schema, &raw, wanted)
+}
+
+/// Types and checks the `wanted` columns of `raw` (read from `ctx.file`) as `schema` says.
+pub(crate) fn coerce_frame(
+    ctx: &Ctx<'_>,
+    schema: &TableSchema,
+    raw: &DataFrame,
+    wanted: &[&str],
+) -> Result<DataFrame, SourceError> {
     let mut out = Vec::with_capacity(wanted.len());
     for name in wanted {
         let (ty, nullable) = if *name == query::PATIENT_ID {
@@ -231,7 +248,7 @@ pub fn load_columns(
         };
         let column = raw.column(name).map_err(|_| ctx.missing(name))?;
         out.push(coerce(
-            &ctx,
+            ctx,
             column.as_materialized_series(),
             name,
             ty,

@@ -4,9 +4,11 @@
 pub mod contract;
 mod error;
 pub mod folder;
+pub mod partition;
 pub mod rows;
 pub mod source;
 
 pub use error::SourceError;
 pub use folder::TableFolder;
+pub use partition::{PartitionPlan, PartitionedFolder};
 pub use source::DataSource;

@@ -844,22 +844,18 @@ impl<'s, 'a> Pass<'s, 'a> {
                 return Ok(fv);
             }
             Frame::Inline(table) => {
-                let mut cols = vec![Column::new(
-                    RANK.into(),
-                    table
-                        .rows
-                        .iter()
-                        .map(|(pid, _)| {
-                            self.shared
-                                .universe
-                                .binary_search(pid)
-                                .map_or(0, |r| r as IdxSize)
-                        })
-                        .collect::<Vec<IdxSize>>(),
-                )];
+                // Only the rows of the universe's patients (a partitioned run has a part of it).
+                let (ranks, rows): (Vec<IdxSize>, Vec<&Vec<Value>>) = table
+                    .rows
+                    .iter()
+                    .filter_map(|(pid, row)| {
+                        let r = self.shared.universe.binary_search(pid).ok()?;
+                        Some((r as IdxSize, row))
+                    })
+                    .unzip();
+                let mut cols = vec![Column::new(RANK.into(), ranks)];
                 for (i, c) in table.schema.columns.iter().enumerate() {
-                    let values: Vec<Value> =
-                        table.rows.iter().map(|(_, row)| row[i].clone()).collect();
+                    let values: Vec<Value> = rows.iter().map(|row| row[i].clone()).collect();
                     cols.push(
                         convert::from_values(&values, c.ty).with_name(c.name.as_str().into()),
                     );

@@ -5,6 +5,9 @@
 mod convert;
 mod elementwise;
 mod eval;
+mod partitioned;
+
+pub use partitioned::{append_batch, apply_prefilter, rows_in_range, PartitionedEngine};
 
 /// A polars column as the query model's column data, cast to `ty` (NaN read as null).
 pub use convert::to_column_data as column_data;
@@ -26,6 +29,10 @@ pub struct PolarsEngine {
     tables: HashMap<String, DataFrame>,
     location: String,
     rows_per_pass: usize,
+    /// Only these patients are evaluated (a partition of a partitioned run).
+    patients: Option<std::ops::Range<i64>>,
+    /// Patients of the universe besides those of the tables read (rows a source dropped).
+    extra_patients: Vec<i64>,
 }
 
 impl PolarsEngine {
@@ -36,7 +43,25 @@ impl PolarsEngine {
             tables,
             location: location.into(),
             rows_per_pass: ROWS_PER_PASS,
+            patients: None,
+            extra_patients: Vec::new(),
         }
+    }
+
+    /// Restricts the run to the patients with ids in `range` (one partition of a partitioned
+    /// run): table rows and inline-table rows of other patients are ignored, so each patient
+    /// belongs to exactly one partition.
+    pub fn with_patient_range(mut self, range: std::ops::Range<i64>) -> Self {
+        self.patients = Some(range);
+        self
+    }
+
+    /// Adds `ids` to the patient universe (the patients of the tables read): the patients of
+    /// rows a source dropped on load because no result can use them (a
+    /// [`query::check::CodePrefilter`]), who must still be output.
+    pub fn with_extra_patients(mut self, ids: Vec<i64>) -> Self {
+        self.extra_patients = ids;
+        self
     }
 
     /// Sets the number of (patient, index date) pairs a pass aims at.
@@ -88,6 +113,23 @@ impl Engine for PolarsEngine {
                 .map_err(|_| missing(query::PATIENT_ID))?
                 .cast(&DataType::Int64)
                 .map_err(polars_err)?;
+            let in_range = match &self.patients {
+                Some(r) => {
+                    let ids = pid.i64().map_err(polars_err)?;
+                    let outside = ids.min().is_some_and(|m| m < r.start)
+                        || ids.max().is_some_and(|m| m >= r.end);
+                    outside.then(|| {
+                        ids.iter()
+                            .map(|v| v.is_some_and(|v| r.contains(&v)))
+                            .collect::<BooleanChunked>()
+                    })
+                }
+                None => None,
+            };
+            let pid = match &in_range {
+                Some(mask) => pid.filter(mask).map_err(polars_err)?,
+                None => pid,
+            };
             let mut cols = vec![pid.clone()];
             for name in needed.get(&schema.name).into_iter().flatten() {
                 let ty = schema
@@ -95,6 +137,10 @@ impl Engine for PolarsEngine {
                     .map(|c| c.ty)
                     .ok_or_else(|| missing(name))?;
                 let c = df.column(name).map_err(|_| missing(name))?;
+                let c = match &in_range {
+                    Some(mask) => c.filter(mask).map_err(polars_err)?,
+                    None => c.clone(),
+                };
                 cols.push(c.cast(&convert::dtype(ty)).map_err(polars_err)?);
             }
             prepared.insert(
@@ -106,6 +152,10 @@ impl Engine for PolarsEngine {
         }
         for t in inline_tables(dataset) {
             universe.extend(t.rows.iter().map(|(pid, _)| *pid));
+        }
+        universe.extend_from_slice(&self.extra_patients);
+        if let Some(r) = &self.patients {
+            universe.retain(|p| r.contains(p));
         }
         universe.sort_unstable();
         universe.dedup();

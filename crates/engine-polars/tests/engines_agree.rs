@@ -1,9 +1,10 @@
 //! Property test: on random tables and random query-model datasets (`query::testing`), the
-//! polars engine gives exactly the rows of the reference interpreter.
+//! polars engine gives exactly the rows of the reference interpreter, in one run and in patient
+//! partitions.
 
 use std::collections::HashMap;
 
-use engine_polars::PolarsEngine;
+use engine_polars::{PartitionedEngine, PolarsEngine};
 use polars::prelude::*;
 use proptest::prelude::*;
 use query::testing::{random_case, same};
@@ -47,11 +48,19 @@ fn check_seed(seed: u64) -> Result<(), String> {
         .map_err(|e| format!("interpreter: {e}"))?;
     // Small passes, so that passes and shared values are exercised too.
     let rows = 1 + (seed >> 7) as usize % 40;
-    let got = PolarsEngine::new(frames, "memory")
+    let got = PolarsEngine::new(frames.clone(), "memory")
         .with_rows_per_pass(rows)
         .run_all(&dataset, &dates)
         .map_err(|e| format!("polars: {e}"))?;
-    same(&expected, &got).map_err(|e| format!("{e}\n{dataset:#?}"))
+    same(&expected, &got).map_err(|e| format!("{e}\n{dataset:#?}"))?;
+    // Partitions of 1 to 4 patients, so that every boundary case (a patient only in an inline
+    // table, rows cut by a codelist prefilter) meets a partition edge.
+    let per_partition = 1 + (seed >> 13) as usize % 4;
+    let got = PartitionedEngine::new(frames, "memory", per_partition)
+        .with_rows_per_pass(rows)
+        .run_all(&dataset, &dates)
+        .map_err(|e| format!("polars, partitions of {per_partition}: {e}"))?;
+    same(&expected, &got).map_err(|e| format!("partitions of {per_partition}: {e}\n{dataset:#?}"))
 }
 
 proptest! {

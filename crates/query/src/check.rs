@@ -645,3 +645,233 @@ pub fn visit_series_children<'a>(
         },
     }
 }
+
+/// A row filter that every use of an event-level table applies: rows whose `column` is not one
+/// of `codes` (exactly, case-sensitively) reach no result, so a source may drop them on load.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CodePrefilter {
+    /// The code column.
+    pub column: String,
+    /// The codes kept (the union of the codelists of every use).
+    pub codes: std::collections::BTreeSet<String>,
+}
+
+/// Per event-level table, the [`CodePrefilter`] its rows may be cut to: present only when
+/// every frame that reads the table's rows is a filter whose condition requires (alone or as
+/// one side of an `and`) an exact membership of one same code column in a codelist. A table
+/// also read unfiltered (aggregated, picked, concatenated, matched, or filtered otherwise) has
+/// none. Dropped rows still count for the patient universe: a source must keep their
+/// patients (see `engine-polars`' extra patients).
+pub fn code_prefilters(dataset: &Dataset) -> std::collections::BTreeMap<String, CodePrefilter> {
+    use std::collections::BTreeMap;
+    // Per table: Some(prefilter) while every use so far qualifies, None once one does not.
+    let mut uses: BTreeMap<String, Option<CodePrefilter>> = BTreeMap::new();
+    let mut record = |table: &TableSchema, filter: Option<Required>| {
+        if table.one_row_per_patient {
+            return;
+        }
+        let entry = uses.entry(table.name.clone());
+        let first = matches!(entry, std::collections::btree_map::Entry::Vacant(_));
+        let slot = entry.or_insert(None);
+        match filter {
+            Some((column, codes)) if first => {
+                *slot = Some(CodePrefilter {
+                    column,
+                    codes: codes.into_iter().collect(),
+                });
+            }
+            Some((column, codes)) => match slot {
+                Some(p) if p.column == column => p.codes.extend(codes),
+                _ => *slot = None,
+            },
+            None => *slot = None,
+        }
+    };
+    let mut unfiltered: Vec<Arc<TableSchema>> = Vec::new();
+    let mut unfiltered_frames: Vec<Arc<TableSchema>> = Vec::new();
+    let mut filtered: Vec<(Arc<TableSchema>, Option<Required>)> = Vec::new();
+    let as_table = |f: &FrameRef| match &**f {
+        Frame::Table(t) => Some(Arc::clone(t)),
+        _ => None,
+    };
+    walk(
+        dataset,
+        |s| match &**s {
+            Series::Aggregate { frame, .. }
+            | Series::Function(Function::ExistsMatching { frame, .. }) => {
+                unfiltered.extend(as_table(frame));
+            }
+            _ => {}
+        },
+        |f| match &**f {
+            Frame::Filter { source, condition } => {
+                if let Some(t) = as_table(source) {
+                    let req = required_codes(condition, &t.name);
+                    filtered.push((t, req));
+                }
+            }
+            Frame::Pick { source, .. } => unfiltered_frames.extend(as_table(source)),
+            Frame::Concat { parts, .. } => {
+                unfiltered_frames.extend(parts.iter().filter_map(|(p, _)| as_table(p)));
+            }
+            Frame::Table(_) | Frame::Inline(_) => {}
+        },
+    );
+    for (t, req) in filtered {
+        record(&t, req);
+    }
+    for t in unfiltered.into_iter().chain(unfiltered_frames) {
+        record(&t, None);
+    }
+    uses.into_iter()
+        .filter_map(|(t, p)| p.map(|p| (t, p)))
+        .collect()
+}
+
+/// A code column and the codes a row must have in it.
+type Required = (String, Vec<String>);
+
+/// The `(column, codes)` a row of `table` must have for `condition` to be true: an exact,
+/// case-sensitive codelist membership of a column of that table, alone or as a side of an
+/// `and` (three-valued: `and` is true only when both sides are).
+fn required_codes(condition: &SeriesRef, table: &str) -> Option<Required> {
+    match &**condition {
+        Series::Function(Function::InCodelist {
+            code,
+            codelist,
+            rule,
+        }) if *rule == MatchRule::EXACT => match &**code {
+            Series::Column { frame, column } => match &**frame {
+                Frame::Table(t) if t.name == table => {
+                    Some((column.clone(), codelist.codes.keys().cloned().collect()))
+                }
+                _ => None,
+            },
+            _ => None,
+        },
+        Series::Function(Function::And(a, b)) => {
+            required_codes(a, table).or_else(|| required_codes(b, table))
+        }
+        _ => None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::value::Value;
+
+    fn events() -> Arc<TableSchema> {
+        Arc::new(TableSchema {
+            name: "clinical_events".into(),
+            columns: ["code", "other"]
+                .iter()
+                .map(|n| ColumnSchema {
+                    name: (*n).into(),
+                    ty: Type::Str,
+                    nullable: true,
+                })
+                .collect(),
+            one_row_per_patient: false,
+        })
+    }
+
+    fn in_codes(frame: &FrameRef, column: &str, codes: &[&str]) -> SeriesRef {
+        Series::function(Function::InCodelist {
+            code: Series::column(frame, column),
+            codelist: Arc::new(Codelist {
+                name: "c".into(),
+                codes: codes.iter().map(|c| ((*c).to_string(), None)).collect(),
+            }),
+            rule: MatchRule::EXACT,
+        })
+    }
+
+    fn dataset(columns: Vec<SeriesRef>) -> Dataset {
+        Dataset {
+            population: Series::value(Value::Bool(true)),
+            columns: columns
+                .into_iter()
+                .enumerate()
+                .map(|(i, s)| (format!("c{i}"), s))
+                .collect(),
+        }
+    }
+
+    fn codes(p: &CodePrefilter) -> Vec<&str> {
+        p.codes.iter().map(String::as_str).collect()
+    }
+
+    #[test]
+    fn filters_by_codelist_give_the_union_of_their_codes() {
+        let t = Frame::table(&events());
+        let a = Frame::filter(&t, &in_codes(&t, "code", &["A", "B"]));
+        let date_ok = Series::compare(
+            Comparison::Eq,
+            &Series::column(&t, "other"),
+            &Series::value(Value::Str("x".into())),
+        );
+        let b = Frame::filter(&t, &Series::and(&date_ok, &in_codes(&t, "code", &["C"])));
+        let ds = dataset(vec![
+            Series::aggregate(&a, Aggregate::Exists),
+            Series::aggregate(&b, Aggregate::Count),
+        ]);
+        let p = code_prefilters(&ds);
+        let p = &p["clinical_events"];
+        assert_eq!(p.column, "code");
+        assert_eq!(codes(p), ["A", "B", "C"]);
+    }
+
+    #[test]
+    fn an_unfiltered_use_forbids_the_prefilter() {
+        // Counting every event of the table needs rows outside the codelist: cutting them
+        // would change the count.
+        let t = Frame::table(&events());
+        let a = Frame::filter(&t, &in_codes(&t, "code", &["A"]));
+        let ds = dataset(vec![
+            Series::aggregate(&a, Aggregate::Exists),
+            Series::aggregate(&t, Aggregate::Count),
+        ]);
+        assert!(code_prefilters(&ds).is_empty());
+    }
+
+    #[test]
+    fn or_not_and_other_columns_forbid_the_prefilter() {
+        let t = Frame::table(&events());
+        let either = Frame::filter(
+            &t,
+            &Series::or(
+                &in_codes(&t, "code", &["A"]),
+                &Series::value(Value::Bool(true)),
+            ),
+        );
+        assert!(code_prefilters(&dataset(vec![Series::aggregate(
+            &either,
+            Aggregate::Exists
+        )]))
+        .is_empty());
+        let not = Frame::filter(&t, &Series::not(&in_codes(&t, "code", &["A"])));
+        assert!(
+            code_prefilters(&dataset(vec![Series::aggregate(&not, Aggregate::Exists)])).is_empty()
+        );
+        let a = Frame::filter(&t, &in_codes(&t, "code", &["A"]));
+        let b = Frame::filter(&t, &in_codes(&t, "other", &["B"]));
+        let ds = dataset(vec![
+            Series::aggregate(&a, Aggregate::Exists),
+            Series::aggregate(&b, Aggregate::Exists),
+        ]);
+        assert!(code_prefilters(&ds).is_empty());
+    }
+
+    #[test]
+    fn a_pick_of_the_whole_table_forbids_the_prefilter() {
+        let t = Frame::table(&events());
+        let a = Frame::filter(&t, &in_codes(&t, "code", &["A"]));
+        let last = Frame::pick(&t, vec![Series::column(&t, "other")], Position::Last);
+        let ds = dataset(vec![
+            Series::aggregate(&a, Aggregate::Exists),
+            Series::column(&last, "code"),
+        ]);
+        assert!(code_prefilters(&ds).is_empty());
+    }
+}

@@ -58,6 +58,11 @@ pub struct Args {
     // Every word of every `--param`, flattened; `images::params` groups them by occurrence.
     #[arg(long, value_name = "KEY=VALUE", num_args = 1.., action = clap::ArgAction::Append)]
     pub param: Vec<String>,
+    /// About the memory a folder source's tables may take at once (e.g. 2GB, 500MB): they are
+    /// read in that many patient partitions. Default: a quarter of the available memory, at
+    /// most 1GB.
+    #[arg(long, value_name = "SIZE", value_parser = cohort::cli::parse_memory_budget)]
+    pub memory_budget: Option<u64>,
     /// Accepted for compatibility with cohortextractor; unused.
     #[arg(long, value_name = "NAME")]
     pub temp_database_name: Option<String>,
@@ -96,6 +101,7 @@ impl ImageCommand for Args {
             database_url: self.database_url,
             seed: self.seed,
             params: super::params(Self::NAME, matches)?,
+            memory_budget: self.memory_budget,
         })
     }
 
@@ -166,8 +172,11 @@ mod tests {
             "t",
             "--with-end-date-fix",
             "--study=study_definition_x",
+            "--memory-budget",
+            "500MB",
         ])
         .unwrap();
+        assert_eq!(a.memory_budget, Some(500 << 20));
         assert_eq!(a.output_format, Some(OutputFormat::Feather));
         assert!(
             a.skip_existing,
@@ -216,6 +225,14 @@ mod tests {
                 "--param expects KEY=VALUE, got `novalue`",
             ),
             (&["--output=x"][..], "unexpected argument '--output' found"),
+            (
+                &["--memory-budget", "2parsecs"][..],
+                "invalid value '2parsecs' for '--memory-budget <SIZE>': --memory-budget `2parsecs`: unknown unit `parsecs`",
+            ),
+            (
+                &["--memory-budget=0"][..],
+                "expected a positive size such as 2GB or 500MB",
+            ),
         ] {
             let e = options_of::<Args>(args).unwrap_err();
             assert!(e.contains(want), "{args:?}: {e}");
@@ -241,6 +258,7 @@ mod tests {
             "--database-url <URL>",
             "--seed <N>",
             "--param <KEY=VALUE>...",
+            "--memory-budget <SIZE>",
         ]);
     }
 }

@@ -14,7 +14,7 @@ use std::path::{Path, PathBuf};
 use chrono::NaiveDate;
 
 pub use dump_sql::dump_sql;
-pub use options::{CohortOptions, DummyData};
+pub use options::{default_memory_budget, parse_memory_budget, CohortOptions, DummyData};
 
 use std::collections::HashMap;
 
@@ -24,7 +24,9 @@ use query::{Engine, EngineError};
 
 use crate::expectations::{self, ExpectationsError};
 use crate::lang::{CompiledStudy, Runtime, StudyDefinition, StudyError};
-use crate::output::{parse_index_date_range, write_batch, write_frame, OutputError, OutputFormat};
+use crate::output::{
+    parse_index_date_range, write_batch, write_frame, AppendingWriter, OutputError, OutputFormat,
+};
 use crate::synth::{self, CodeSet, SynthConfig};
 use files::names::{cohort_file_name, COHORT_STEM};
 use files::study::StudyDefinitionError;
@@ -245,6 +247,7 @@ pub fn generate_cohort(
     }
 
     let mut tables: Option<HashMap<String, DataFrame>> = None;
+    let mut folder: Option<(ehr::PartitionedFolder, ehr::PartitionPlan)> = None;
     let mut location = String::new();
     for job in &jobs {
         if job.targets.is_empty() {
@@ -253,9 +256,8 @@ pub fn generate_cohort(
         let study_name = relative(&job.study.path, project_dir);
         match &mode {
             Mode::Database(DataSource::Folder(dir)) => {
-                if tables.is_none() {
+                if folder.is_none() {
                     writeln!(log, "Loading tables from {}", dir.display()).map_err(io("log"))?;
-                    let folder = ehr::TableFolder::open(dir)?;
                     let mut needed = std::collections::BTreeMap::new();
                     for j in &jobs {
                         for (t, cols) in j.compiled.tables() {
@@ -265,10 +267,32 @@ pub fn generate_cohort(
                                 .extend(cols);
                         }
                     }
-                    tables = Some(folder.load(&needed)?);
+                    let open =
+                        ehr::PartitionedFolder::open(&ehr::TableFolder::open(dir)?, &needed)?;
+                    let budget = args.memory_budget.unwrap_or_else(default_memory_budget);
+                    let plan = open.plan(partition_bytes(budget));
+                    writeln!(
+                        log,
+                        "Memory budget {}: {} patient partition(s) (tables estimated at {} in memory)",
+                        format_bytes(budget),
+                        plan.ranges.len(),
+                        format_bytes(plan.estimated_bytes)
+                    )
+                    .map_err(io("log"))?;
+                    if !plan.unsorted.is_empty() && plan.ranges.len() > 1 {
+                        writeln!(
+                            log,
+                            "Not sorted by patient_id (every partition reads all their overlapping rows): {}",
+                            plan.unsorted.join(", ")
+                        )
+                        .map_err(io("log"))?;
+                    }
                     location = dir.display().to_string();
+                    folder = Some((open, plan));
                 }
-                extract(job, tables.as_ref(), &location, format, &study_name, log)?;
+                if let Some((open, plan)) = &folder {
+                    extract_partitioned(job, open, plan, &location, format, &study_name, log)?;
+                }
             }
             Mode::Database(DataSource::Postgres(_)) => {
                 let Some(engine) = postgres.as_ref() else {
@@ -372,6 +396,124 @@ fn extract(
     };
     let engine = engine_polars::PolarsEngine::new(tables.clone(), location);
     run_engine(job, &engine, format, study_name, log)
+}
+
+/// The bytes of table rows one partition may hold, of a run's memory `budget`: the engine's
+/// working copies and the output batches take about as much again.
+fn partition_bytes(budget: u64) -> u64 {
+    budget / 3
+}
+
+/// `bytes` for messages (`512 MB`, `2.0 GB`).
+fn format_bytes(bytes: u64) -> String {
+    const MB: f64 = (1u64 << 20) as f64;
+    let mb = bytes as f64 / MB;
+    if mb >= 1024.0 {
+        format!("{:.1} GB", mb / 1024.0)
+    } else {
+        format!("{mb:.0} MB")
+    }
+}
+
+/// Runs the polars engine over the index dates of `job` partition by partition (patient-id
+/// ranges of `plan`), appending each partition's rows of each date to that date's file;
+/// the files are renamed into place once every partition is done.
+fn extract_partitioned(
+    job: &Job,
+    folder: &ehr::PartitionedFolder,
+    plan: &ehr::PartitionPlan,
+    location: &str,
+    format: OutputFormat,
+    study_name: &str,
+    log: &mut dyn Write,
+) -> Result<(), CohortError> {
+    let dataset = &job.compiled.dataset;
+    let columns = &job.compiled.columns;
+    let dates: Vec<query::Date> = job
+        .targets
+        .iter()
+        .map(|(d, _)| query::Date::from_naive(*d))
+        .collect();
+    writeln!(
+        log,
+        "Extracting {study_name} for {} index date(s)",
+        dates.len()
+    )
+    .map_err(io("log"))?;
+    let mut writers: BTreeMap<query::Date, std::sync::Mutex<(AppendingWriter, usize)>> =
+        BTreeMap::new();
+    for ((_, path), date) in job.targets.iter().zip(&dates) {
+        let w = AppendingWriter::create(path, columns, format)?;
+        writers.insert(*date, std::sync::Mutex::new((w, 0)));
+    }
+    let prefilters = query::check::code_prefilters(dataset);
+    let n = plan.ranges.len();
+    let progress = Progress::new(n as u64, "partitions");
+    for (k, range) in plan.ranges.iter().enumerate() {
+        let (tables, extra) = folder.load(range, &prefilters)?;
+        let engine = engine_polars::PolarsEngine::new(tables, location)
+            .with_patient_range(range.clone())
+            .with_extra_patients(extra);
+        let (done, results) = std::sync::mpsc::channel();
+        let writers = &writers;
+        let extracted = rayon::scope(|scope| {
+            engine.run(dataset, &dates, &mut |date, batch| {
+                if let Some(w) = writers.get(&date) {
+                    let done = done.clone();
+                    scope.spawn(move |_| {
+                        let mut guard = match w.lock() {
+                            Ok(g) => g,
+                            Err(poisoned) => poisoned.into_inner(),
+                        };
+                        let result = guard.0.append(&batch);
+                        guard.1 += batch.len();
+                        // The receiver outlives the scope.
+                        let _ = done.send(result);
+                    });
+                }
+                Ok(())
+            })
+        });
+        drop(done);
+        drop(engine);
+        extracted?;
+        let mut patients = 0;
+        for result in results {
+            result?;
+        }
+        for w in writers.values() {
+            if let Ok(g) = w.lock() {
+                patients = patients.max(g.1);
+            }
+        }
+        progress
+            .step(
+                format!("partition {}/{n} (files at {patients} patients)", k + 1),
+                log,
+            )
+            .map_err(io("log"))?;
+    }
+    progress.finish(log).map_err(io("log"))?;
+    let mut types = query::check::TypeOf::new();
+    let empty = query::Batch {
+        patient_ids: Vec::new(),
+        columns: dataset
+            .columns
+            .iter()
+            .map(|(_, s)| query::ColumnData::new(types.of(s)))
+            .collect(),
+    };
+    let files = Progress::new(writers.len() as u64, "files");
+    for (_, w) in writers {
+        let (w, rows) = w
+            .into_inner()
+            .map_err(|_| usage("an output writer failed"))?;
+        let label = format!("{} ({rows} patients)", file_label(w.path()));
+        w.finish(&empty)?;
+        files.step(label, log).map_err(io("log"))?;
+    }
+    files.finish(log).map_err(io("log"))?;
+    Ok(())
 }
 
 /// Runs `engine` over every index date of `job`, writing each date's file on the thread pool

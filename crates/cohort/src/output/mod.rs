@@ -9,6 +9,7 @@ mod batch;
 mod csv;
 mod dates;
 mod error;
+mod stream;
 
 pub use self::csv::{write_csv, CsvWriter};
 pub use batch::{to_frame, write_batch, write_csv as write_batch_csv};
@@ -16,6 +17,7 @@ pub use dates::parse_index_date_range;
 pub use error::OutputError;
 /// The format of a `generate_cohort` output (`--output-format`): the shared table formats.
 pub use files::TableFormat as OutputFormat;
+pub use stream::AppendingWriter;
 
 use std::fs::File;
 use std::io::{BufWriter, Write};

@@ -81,6 +81,15 @@ pub(crate) fn both_dates(
     for ((d, r), (_, f)) in reference.iter().zip(&fast) {
         assert_eq!(rows(study, r), rows(study, f), "values differ on {d}");
     }
+    // In partitions of 3 patients (codelist prefilters and partition edges exercised).
+    let parts = engine_polars::PartitionedEngine::new(frames.clone(), "test", 3)
+        .with_rows_per_pass(5)
+        .run_all(&study.dataset, &sorted)
+        .unwrap();
+    assert_eq!(reference.len(), parts.len());
+    for ((d, r), (_, p)) in reference.iter().zip(&parts) {
+        assert_eq!(rows(study, r), rows(study, p), "partitions differ on {d}");
+    }
     // PostgreSQL too, when the machine has it, in small result COPYs.
     if let Some(server) = engine_sql::testing::server() {
         let url = server.fresh_schema("prop").unwrap();
