@@ -302,7 +302,8 @@ impl LocalProcesses {
     }
 
     /// (Re)starts the watchdog: a shell that waits for this process to end, then stops every
-    /// process group started so far and removes the folder. It covers a test binary that is
+    /// process group started so far and removes the folder (`kill -SIG -PGID`: dash, Debian's
+    /// `sh`, rejects `kill -SIG -- -PGID`). It covers a test binary that is
     /// killed (SIGKILL, Ctrl-C) before its exit handler can run.
     fn start_watchdog(&self) -> Result<(), String> {
         let groups: Vec<String> = self
@@ -314,7 +315,7 @@ impl LocalProcesses {
             .collect();
         let script = format!(
             "while kill -0 {parent} 2>/dev/null; do sleep 1; done; \
-             kill -TERM -- {groups} 2>/dev/null; sleep 10; kill -KILL -- {groups} 2>/dev/null; \
+             kill -TERM {groups} 2>/dev/null; sleep 10; kill -KILL {groups} 2>/dev/null; \
              rm -rf '{dir}'",
             parent = std::process::id(),
             groups = groups.join(" "),
