@@ -14,10 +14,12 @@
       ehrQL shape: one generate_cohort per date)  vs  the polars engine over the folder  vs
       DuckDB (target: one-pass at least 5x faster than the per-date loop; identical rows)
   (s) Spark over those tables: a local standalone cluster (the pinned pyspark of
-      scripts/spark/provision.sh; master, --spark-workers workers, Connect server), the tables
-      loaded with `load-ehr --to sc://…`, then our generate_cohort on the cluster, with the
-      time split into start-up, statements and the result transfer (SRO_SQL_TIMINGS); the
-      files must equal the polars engine's
+      scripts/spark/provision.sh; master, --spark-workers workers sharing the machine's cores
+      and --spark-executor-memory, Connect server), the tables loaded once with `load-ehr --to
+      sc://…` (a Hive metastore under work/s keeps them across cluster sizes), then our
+      generate_cohort on the cluster with the result as Arrow batches and as Parquet files,
+      the time split into start-up, query and result transfer (SRO_SQL_TIMINGS); the files
+      must equal the polars engine's
   (w) the CSV writer alone, over the 25 cohorts of (b)'s tables: DuckDB's `COPY … TO csv`
       (duckdb_csv_writer.py, 2 threads) vs our output::write_batch (`cargo bench -p cohort
       --bench csv_writer`), each timing only its writing (target: ours <= 1.3x DuckDB's time);
@@ -40,6 +42,7 @@ import datetime as dt
 import hashlib
 import os
 import platform
+import re
 import shutil
 import statistics
 import subprocess
@@ -159,6 +162,34 @@ def parse_duration(text: str) -> float | None:
     return None
 
 
+def parse_size_mib(text: str) -> int:
+    """MiB of a JVM-style size (`4g`, `512m`)."""
+    units = {"k": 1 / 1024, "m": 1, "g": 1024, "t": 1024 * 1024}
+    text = text.strip().lower()
+    if text[-1:] in units and text[:-1].isdigit():
+        return int(int(text[:-1]) * units[text[-1]])
+    raise SystemExit(f"compare: not a size like 4g or 512m: {text!r}")
+
+
+def cluster_peak_rss(cluster_dir: str) -> int:
+    """The summed peak RSS (VmHWM) of the running JVMs of the local cluster in `cluster_dir`."""
+    if not cluster_dir:
+        return 0
+    total = 0
+    for proc in Path("/proc").iterdir():
+        if not proc.name.isdigit():
+            continue
+        try:
+            if cluster_dir not in (proc / "cmdline").read_text(errors="replace"):
+                continue
+            for line in (proc / "status").read_text().splitlines():
+                if line.startswith("VmHWM:"):
+                    total += int(line.split()[1]) * 1024
+        except OSError:
+            continue
+    return total
+
+
 def reset_dir(path: Path) -> None:
     shutil.rmtree(path, ignore_errors=True)
 
@@ -241,6 +272,7 @@ class Harness:
         spread = f"{min(m.seconds):.3f}–{max(m.seconds):.3f}"
         command = shell_words(m.command) if m.command else "the commands above, back to back"
         command = command.replace(str(self.work) + "/", "work/").replace(str(self.root) + "/", "")
+        command = re.sub(r"token=[^;' ]*", "token=***", command)  # a Spark Connect URL's token
         self.rows.append(
             f"| {part} | {m.label} | `{command}` | {len(m.seconds)} | {m.median:.3f} | {spread} | "
             f"{m.peak / 2**20:.0f} | {ratio} |"
@@ -593,68 +625,129 @@ class Harness:
         if not all((tables / f"{t}.parquet").is_file() for t in duckdb_cohorts.TABLE_COLUMNS):
             raise PartFailed(f"no Parquet tables in {tables} (run part b, or pass --tables DIR)")
         self.require_subcommand("load-ehr")
+        cluster_bin = self.target / "debug" / "examples" / "local_cluster"
+        if not cluster_bin.is_file():
+            # Only starts JVMs: the debug build is enough, and shares the workspace's debug deps.
+            print("compare: (s) building the local_cluster example (debug, untimed)", file=sys.stderr)
+            proc = subprocess.run(["cargo", "build", "--quiet", "--workspace", "--examples"], cwd=self.root,
+                                  capture_output=True, text=True)
+            if proc.returncode != 0 or not cluster_bin.is_file():
+                raise PartFailed("cannot build the local_cluster example:\n    " + "\n    ".join(proc.stderr.splitlines()[-10:]))
+        # One metastore and warehouse for every cluster size: the tables are loaded once.
+        s = self.work / "s"
+        reset_dir(s)
+        (s / "results").mkdir(parents=True)
+        self.spark_loaded = False
+        polars = None
         for workers in self.args.spark_workers:
-            self._part_s(tables, workers)
+            polars = self._part_s(cluster_bin, tables, workers, s, polars)
 
-    def _part_s(self, tables: Path, workers: int) -> None:
-        print(f"compare: (s) starting a local Spark cluster with {workers} worker(s)", file=sys.stderr)
+    def _spark_confs(self, s: Path) -> list[str]:
+        confs = {
+            "spark.sql.catalogImplementation": "hive",
+            "spark.sql.warehouse.dir": str(s / "warehouse"),
+            "spark.hadoop.javax.jdo.option.ConnectionURL": f"jdbc:derby:;databaseName={s / 'metastore'};create=true",
+            "spark.sql.shuffle.partitions": str(self.args.spark_partitions),
+        }
+        return [a for k, v in confs.items() for a in ("--conf", f"{k}={v}")]
+
+    def _part_s(self, cluster_bin: Path, tables: Path, workers: int, s: Path, polars):
+        cores = max(1, (os.cpu_count() or 2) // workers)
+        total_mib = parse_size_mib(self.args.spark_executor_memory)
+        memory = f"{max(512, total_mib // workers)}m"
+        print(f"compare: (s) starting a local Spark cluster: {workers} worker(s) x {cores} core(s), {memory}", file=sys.stderr)
+        started = time.perf_counter()
         cluster = subprocess.Popen(
-            ["cargo", "run", "--quiet", "--release", "-p", "spark-connect", "--features", "testing", "--example",
-             "local_cluster", "--", "--workers", str(workers), "--worker-memory", self.args.spark_worker_memory,
-             "--driver-memory", self.args.spark_driver_memory],
-            cwd=self.root, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+            [cluster_bin, "--workers", str(workers), "--worker-cores", str(cores), "--worker-memory", memory,
+             "--driver-memory", self.args.spark_driver_memory, *self._spark_confs(s)],
+            cwd=self.root, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
         try:
-            url_line = cluster.stdout.readline().strip()
-            started = cluster.stdout.readline().strip()
-            if not url_line.startswith("SPARK_CONNECT_URL="):
-                raise PartFailed(f"the local Spark cluster did not start ({url_line or 'no output'})")
-            url = url_line.split("=", 1)[1] + ";database=sro_bench"
-            self.notes.append(f"(s) {workers} worker(s): {started}")
-            s = self.work / f"s{workers}"
+            lines = []
+            while not lines or not lines[-1].startswith(("started ", "error")):
+                line = cluster.stdout.readline()
+                if not line:
+                    break
+                lines.append(line.strip())
+            values = dict(line.split("=", 1) for line in lines if "=" in line.split(" ")[0])
+            if "SPARK_CONNECT_URL" not in values:
+                rest = cluster.stdout.read().strip().splitlines()  # the log's end, after the error line
+                raise PartFailed("the local Spark cluster did not start:\n    " + "\n    ".join((lines + rest)[-30:]))
+            startup = time.perf_counter() - started
+            cluster_dir = values.get("SPARK_CLUSTER_DIR", "")
+            base = values["SPARK_CONNECT_URL"] + ";database=sro_bench"
+            self.notes.append(f"(s) {workers} worker(s): {lines[-1]} (the start-up: master, worker(s), Connect server "
+                              f"and executor registration; {startup:.1f} s wall for the whole start)")
             study = self.our_study()
-            load = measure(Measurement(f"ours: load-ehr into Spark ({workers} worker(s))",
-                                       self.xtask("load-ehr", "--from", tables, "--to", url)), 1, 0, study, self.logs)
-            self.add_row("s", load)
-            out, ref = s / "spark", s / "polars"
+            if not self.spark_loaded:
+                load = measure(Measurement(f"ours: load-ehr into Spark ({workers} worker(s))",
+                                           self.xtask("load-ehr", "--from", tables, "--to", base)), 1, 0, study, self.logs)
+                self.add_row("s", load)
+                self.spark_loaded = True
             cohort = lambda o, u: self.xtask("exec", "cohortextractor:latest", "generate_cohort", "--study-definition",
                                              "study_definition", "--index-date-range", INDEX_DATE_RANGE,
                                              "--output-dir", o, "--database-url", u)
-            os.environ["SRO_SQL_TIMINGS"] = "1"
-            try:
-                spark = measure(Measurement(f"ours: Spark, {workers} worker(s)", cohort(out, url)),
-                                self.args.runs, self.args.warmup, study, self.logs, before=lambda: reset_dir(out))
-            finally:
-                del os.environ["SRO_SQL_TIMINGS"]
-            polars = measure(Measurement("ours: polars engine over the folder", cohort(ref, f"file://{tables}")),
-                             1, 0, study, self.logs, before=lambda: reset_dir(ref))
-            self.add_row("s", spark, f"{spark.median / polars.median:.2f}× polars' time")
-            # The split, from the last run's statement timings (stderr of the last log).
-            logs = sorted(self.logs.glob(f"ours: Spark, {workers} worker(s)-run*.log"))
-            if logs:
-                text = logs[-1].read_text(errors="replace")
-                steps, result = 0.0, 0.0
-                for line in text.splitlines():
-                    parts = line.strip().split("  ", 1)
-                    if len(parts) == 2 and parts[0].endswith("s"):
-                        secs = parse_duration(parts[0])
-                        if secs is None:
-                            continue
-                        if "the population and the result" in parts[1]:
-                            result += secs
-                        else:
-                            steps += secs
-                self.notes.append(f"(s) {workers} worker(s), last run: statements {steps:.1f} s (lazy: most work runs "
-                                  f"with the first read), population + result transfer {result:.1f} s, the rest "
-                                  f"(connect, checks, writing files) {spark.seconds[-1] - steps - result:.1f} s")
-            dates = duckdb_cohorts.parse_index_date_range(INDEX_DATE_RANGE)
-            bad = [d for d in dates if not filecmp.cmp(out / f"input_{d}.csv", ref / f"input_{d}.csv", shallow=False)]
-            if bad:
-                self.failures.append(f"(s) Spark and polars files differ on {', '.join(map(str, bad))}")
-            else:
-                self.notes.append(f"(s) {workers} worker(s): all {len(dates)} files byte-identical to the polars engine's")
+            if polars is None:
+                ref = s / "polars"
+                polars = measure(Measurement("ours: polars engine over the folder", cohort(ref, f"file://{tables}")),
+                                 self.args.runs, self.args.warmup, study, self.logs, before=lambda: reset_dir(ref))
+                polars.out = ref
+                self.add_row("s", polars)
+            paths = {
+                "Arrow batches": base,
+                "Parquet files": f"{base};result_dir={s / 'results'};parquet_rows=0",
+            }
+            for path, url in paths.items():
+                out = s / f"w{workers}-{path.split()[0].lower()}"
+                label = f"ours: Spark, {workers} worker(s), result as {path}"
+                os.environ["SRO_SQL_TIMINGS"] = "1"
+                try:
+                    spark = measure(Measurement(label, cohort(out, url)), self.args.runs, self.args.warmup, study,
+                                    self.logs, before=lambda: reset_dir(out))
+                finally:
+                    del os.environ["SRO_SQL_TIMINGS"]
+                self.add_row("s", spark, f"{spark.median / polars.median:.2f}× polars' time")
+                split = self.spark_split(label)
+                jvm = cluster_peak_rss(cluster_dir)
+                self.notes.append(
+                    f"(s) {workers} worker(s), {path}, last run: query {split[0]:.1f} s (the steps and the population), "
+                    f"result transfer {split[1]:.1f} s, the rest (start, connect, checks, writing files) "
+                    f"{spark.seconds[-1] - split[0] - split[1]:.1f} s; cluster JVMs' peak RSS so far {jvm / GIB:.1f} GiB")
+                dates = duckdb_cohorts.parse_index_date_range(INDEX_DATE_RANGE)
+                bad = [d for d in dates if not filecmp.cmp(out / f"input_{d}.csv", polars.out / f"input_{d}.csv", shallow=False)]
+                if bad:
+                    self.failures.append(f"(s) {workers} worker(s), {path}: files differ from polars' on {', '.join(map(str, bad))}")
+                else:
+                    self.notes.append(f"(s) {workers} worker(s), {path}: all {len(dates)} files byte-identical to the polars engine's")
+                leftover = list((s / "results").iterdir())
+                if leftover:
+                    self.failures.append(f"(s) the Parquet result folder was not cleaned up: {leftover[:3]}")
         finally:
             cluster.stdin.close()
-            cluster.wait(timeout=120)
+            try:
+                cluster.wait(timeout=120)
+            except subprocess.TimeoutExpired:
+                cluster.kill()  # its watchdog stops the JVMs
+                cluster.wait()
+        return polars
+
+    def spark_split(self, label: str) -> tuple[float, float]:
+        """(query, result transfer) seconds from the last run's SRO_SQL_TIMINGS lines."""
+        logs = sorted(self.logs.glob(f"{label}-run*.log"))
+        query, transfer = 0.0, 0.0
+        if not logs:
+            return query, transfer
+        for line in logs[-1].read_text(errors="replace").splitlines():
+            parts = line.strip().split("  ", 1)
+            if len(parts) != 2:
+                continue
+            secs = parse_duration(parts[0])
+            if secs is None:
+                continue
+            if parts[1].startswith("the result"):
+                transfer += secs
+            else:
+                query += secs
+        return query, transfer
 
     # ---- driver ---------------------------------------------------------------------------
     def machine(self) -> list[str]:
@@ -720,8 +813,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--pg-work-mem", default="256MB", help="(p) the server's work_mem")
     parser.add_argument("--spark-workers", type=lambda v: [int(x) for x in v.split(",")], default=[1, 2],
                         help="(s) the cluster sizes to run, e.g. 1,2 (default)")
-    parser.add_argument("--spark-worker-memory", default="4g", help="(s) memory per worker")
-    parser.add_argument("--spark-driver-memory", default="3g", help="(s) the Connect server's heap")
+    parser.add_argument("--spark-executor-memory", default="4g",
+                        help="(s) executor memory of the whole cluster, split evenly between the workers (as are the cores)")
+    parser.add_argument("--spark-driver-memory", default="2g", help="(s) the Connect server's heap")
+    parser.add_argument("--spark-partitions", type=int, default=8, help="(s) spark.sql.shuffle.partitions")
     parser.add_argument("--patients", type=int, default=1_000_000, help="patients for (b)")
     parser.add_argument("--seed", type=int, default=1, help="seed for (b)")
     parser.add_argument("--tables", type=Path, help="(c) over this Parquet folder instead of (b)'s output")

@@ -245,17 +245,33 @@ fn the_study_on_spark_gives_the_folder_files() {
     let Some(cluster) = spark_connect::testing::cluster() else {
         return;
     };
-    let url = format!(
-        "{}{}database=sro_e2e_{}",
+    // Unique to this process (the cluster may be shared by the whole test run), and dropped
+    // when the test ends, passed or failed.
+    let database = format!("sro_e2e_{}", std::process::id());
+    let _drop = DropSparkDatabase(cluster, database.clone());
+    let mut url = format!(
+        "{}{}database={database}",
         cluster.url(),
         if cluster.url().contains("/;") {
             ";"
         } else {
             "/;"
         },
-        std::process::id()
     );
+    // Results of more than 100 rows on an index date (most of the 400 patients' dates) come
+    // back through Parquet files, when the cluster shares a folder with this process.
+    let results = spark_connect::testing::shared_temp_dir();
+    if let Some(dir) = &results {
+        url.push_str(&format!(
+            ";result_dir={};parquet_rows=100",
+            dir.path().display()
+        ));
+    }
     let (_tmp, by_spark, terminal, loaded) = folder_and_database_agree(&url, 400, "Spark");
+    if let Some(dir) = &results {
+        let left: Vec<_> = fs::read_dir(dir.path()).unwrap().collect();
+        assert!(left.is_empty(), "result folders left behind: {left:?}");
+    }
     if let Some(token) = cluster.token() {
         assert!(!loaded.contains(token), "{loaded}");
         assert_no_password(token, &by_spark, &terminal);
@@ -276,4 +292,21 @@ fn the_study_on_spark_gives_the_folder_files() {
     assert!(o.status.success(), "{}", text(&o));
     assert!(sql.contains("CACHE LAZY TABLE tmp_population"), "{sql}");
     assert!(sql.contains("`sro_e2e_"), "{sql}");
+}
+
+/// Drops a Spark database (and its tables) on drop.
+struct DropSparkDatabase(&'static spark_connect::testing::TestCluster, String);
+
+impl Drop for DropSparkDatabase {
+    fn drop(&mut self) {
+        let dropped = self.0.client().and_then(|client| {
+            client.sql(&format!("DROP DATABASE IF EXISTS `{}` CASCADE", self.1))
+        });
+        if let Err(e) = dropped {
+            spark_connect::testing::print_line(&format!(
+                "spark e2e test: could not drop database {}: {e}",
+                self.1
+            ));
+        }
+    }
 }

@@ -103,13 +103,43 @@ fn engines() -> Vec<(&'static str, EngineMaker)> {
                     .map_err(|e| e.to_string())?;
             }
             let url = client.url().clone();
-            // Small result fetches, so the runs of index dates are exercised too.
-            Ok(Box::new(
-                engine_spark::SparkEngine::from_client(client, url).with_rows_per_fetch(3),
-            ))
+            // Small result fetches, so the runs of index dates are exercised too; results
+            // with more than 2 rows on an index date come back through Parquet files.
+            let engine = engine_spark::SparkEngine::from_client(client, url).with_rows_per_fetch(3);
+            let folder = spark_connect::testing::shared_temp_dir();
+            let engine = engine.with_parquet_results(
+                folder
+                    .as_ref()
+                    .map(|f| engine_spark::ParquetResults::new(f.path()).with_min_rows(2)),
+            );
+            Ok(Box::new(WithFolder {
+                engine,
+                _folder: folder,
+            }))
         }));
     }
     engines
+}
+
+/// An engine and the folder it uses, removed with it.
+struct WithFolder<E> {
+    engine: E,
+    _folder: Option<tempfile::TempDir>,
+}
+
+impl<E: Engine> Engine for WithFolder<E> {
+    fn name(&self) -> &str {
+        self.engine.name()
+    }
+
+    fn run(
+        &self,
+        dataset: &query::Dataset,
+        index_dates: &[Date],
+        sink: &mut query::Sink<'_>,
+    ) -> Result<(), query::EngineError> {
+        self.engine.run(dataset, index_dates, sink)
+    }
 }
 
 fn spec_dir() -> PathBuf {

@@ -56,8 +56,8 @@ pub fn encode(names: &[String], columns: &[ColumnData]) -> Result<Vec<u8>, Strin
     Ok(out)
 }
 
-/// The values of one column of an Arrow array, as `ty`.
-fn values(array: &dyn Array, ty: Type, out: &mut Vec<Value>) -> Result<(), String> {
+/// The values of one column of an Arrow array, as `ty`, appended to `out`.
+pub(crate) fn values(array: &dyn Array, ty: Type, out: &mut Vec<Value>) -> Result<(), String> {
     let any = array.as_any();
     let wrong = || {
         format!(
@@ -123,16 +123,27 @@ pub fn decode_rows(
             values(array.as_ref(), *ty, &mut v)?;
             columns.push(v);
         }
-        let mut iters: Vec<std::vec::IntoIter<Value>> =
-            columns.into_iter().map(Vec::into_iter).collect();
-        let mut values = Vec::with_capacity(types.len());
-        for _ in 0..height {
-            values.clear();
-            for it in &mut iters {
-                values.push(it.next().unwrap_or(Value::Null));
-            }
-            row(&mut values)?;
+        emit_rows(columns, height, &mut row)?;
+    }
+    Ok(())
+}
+
+/// Calls `row` with each of the `height` rows of `columns` (one vector of values per column).
+pub(crate) fn emit_rows(
+    columns: Vec<Vec<Value>>,
+    height: usize,
+    row: &mut impl FnMut(&mut Vec<Value>) -> Result<(), String>,
+) -> Result<(), String> {
+    let width = columns.len();
+    let mut iters: Vec<std::vec::IntoIter<Value>> =
+        columns.into_iter().map(Vec::into_iter).collect();
+    let mut values = Vec::with_capacity(width);
+    for _ in 0..height {
+        values.clear();
+        for it in &mut iters {
+            values.push(it.next().unwrap_or(Value::Null));
         }
+        row(&mut values)?;
     }
     Ok(())
 }

@@ -11,6 +11,7 @@ use query::{Dataset, Date, Engine, EngineError, Sink, Type, Value};
 use spark_connect::{Client, ConnectUrl};
 
 use crate::arrow::{decode_rows, encode};
+use crate::parquet::{data_files, read_rows, ParquetResults, ResultFolder};
 
 /// Result rows one fetch of the result aims at (the client holds them to order each date's
 /// rows by patient): bounds memory whatever the number of patients.
@@ -22,6 +23,9 @@ pub struct SparkEngine {
     url: ConnectUrl,
     rows_per_fetch: usize,
     timings: bool,
+    parquet: Option<ParquetResults>,
+    /// Results written through Parquet so far (names each one's folder).
+    parquet_runs: std::sync::atomic::AtomicUsize,
 }
 
 /// The Spark column types a query type may be read from.
@@ -36,23 +40,44 @@ fn accepted(ty: Type) -> &'static [&'static str] {
 }
 
 impl SparkEngine {
-    /// Connects to the Spark Connect server of `url` (`sc://HOST[:PORT][/;database=NAME;token=…]`).
-    /// Errors are one line, without the token.
+    /// Connects to the Spark Connect server of `url` (`sc://HOST[:PORT][/;database=NAME;token=…]`,
+    /// with the Parquet path's `result_dir`, `result_dir_on_cluster` and `parquet_rows`: see
+    /// [`ParquetResults`]). Errors are one line, without the token.
     pub fn connect(url: &str) -> Result<Self, EngineError> {
         let url = ConnectUrl::parse(url).map_err(|e| EngineError::Backend(e.to_string()))?;
+        let parquet = ParquetResults::from_url_options(&url.options)
+            .map_err(|e| EngineError::Backend(format!("Spark Connect URL {url}: {e}")))?;
+        if let Some(p) = &parquet {
+            p.check().map_err(EngineError::Backend)?;
+        }
         let client =
             Client::connect_to(url.clone()).map_err(|e| EngineError::Backend(e.to_string()))?;
-        Ok(Self::from_client(client, url))
+        Ok(Self::from_client(client, url).with_parquet_results(parquet))
     }
 
-    /// An engine over a connected client.
+    /// An engine over a connected client (results as Arrow batches only: see
+    /// [`SparkEngine::with_parquet_results`]).
     pub fn from_client(client: Client, url: ConnectUrl) -> Self {
         SparkEngine {
             client: Mutex::new(client),
             url,
             rows_per_fetch: ROWS_PER_FETCH,
             timings: false,
+            parquet: None,
+            parquet_runs: std::sync::atomic::AtomicUsize::new(0),
         }
+    }
+
+    /// Sends results with an index date of more than `min_rows` rows through Parquet files in
+    /// the given folder instead of Arrow batches (`None`: Arrow batches only).
+    pub fn with_parquet_results(mut self, parquet: Option<ParquetResults>) -> Self {
+        self.parquet = parquet;
+        self
+    }
+
+    /// How many results have come back through Parquet files so far.
+    pub fn parquet_results(&self) -> usize {
+        self.parquet_runs.load(std::sync::atomic::Ordering::Relaxed)
     }
 
     /// Sets the number of result rows one fetch of the result aims at.
@@ -61,7 +86,9 @@ impl SparkEngine {
         self
     }
 
-    /// Prints each statement's first line and time to stderr as it runs.
+    /// Prints each statement's first line and time to stderr as it runs. Each cached step is
+    /// then computed when it is made (a count of its rows), so its line shows its cost, and
+    /// the result lines show the transfer alone.
     pub fn with_timings(mut self, on: bool) -> Self {
         self.timings = on;
         self
@@ -212,10 +239,15 @@ impl SparkEngine {
             match step {
                 Step::Sql { sql, .. } => {
                     for statement in statements(sql) {
-                        if let Some(name) = cached_name(statement) {
+                        let name = cached_name(statement);
+                        if let Some(name) = name {
                             created.push(name.to_string());
                         }
                         client.sql(statement).map_err(|e| self.backend(&e))?;
+                        if let (true, Some(name), true) = (self.timings, name, caches(statement)) {
+                            let count = format!("SELECT count(*) FROM {name}");
+                            self.query_rows(client, &count, &[Type::Int], |_| Ok(()))?;
+                        }
                     }
                 }
                 Step::Load {
@@ -242,31 +274,77 @@ impl SparkEngine {
                 eprintln!("{:>10.3?}  {first}", t0.elapsed());
             }
         }
-        // Runs of index dates of about `rows_per_fetch` result rows, by the population's size
-        // (counting it computes the cached views it depends on).
+        // The population's size by index date (counting it computes the cached views it
+        // depends on) picks the way the result travels.
         let t_out = std::time::Instant::now();
-        let mut population = 0i64;
+        let mut counts: Vec<i64> = Vec::new();
         self.query_rows(
             client,
-            "SELECT count(*) FROM tmp_population",
-            &[Type::Int],
+            "SELECT index_date, count(*) FROM tmp_population GROUP BY index_date",
+            &[Type::Date, Type::Int],
             |r| {
-                if let Value::Int(n) = r[0] {
-                    population = n;
+                if let Value::Int(n) = r[1] {
+                    counts.push(n);
                 }
                 Ok(())
             },
         )?;
+        let population: i64 = counts.iter().sum();
+        let largest = counts.iter().copied().max().unwrap_or(0);
+        self.timing(
+            t_out,
+            &format!("the population, counted by index date: {population} rows"),
+        );
+        let column_types: Vec<Type> = plan.output.columns.iter().map(|(_, t)| *t).collect();
+        match &self.parquet {
+            Some(parquet) if u64::try_from(largest).is_ok_and(|n| n > parquet.min_rows) => self
+                .fetch_by_parquet(
+                    client,
+                    parquet,
+                    &plan.output.select,
+                    index_dates,
+                    &column_types,
+                    sink,
+                ),
+            _ => self.fetch_by_arrow(
+                client,
+                &plan.output,
+                index_dates,
+                population,
+                &column_types,
+                sink,
+            ),
+        }
+    }
+
+    /// Prints a timing line (with [`SparkEngine::with_timings`]).
+    fn timing(&self, since: std::time::Instant, what: &str) {
+        if self.timings {
+            eprintln!("{:>10.3?}  {what}", since.elapsed());
+        }
+    }
+
+    /// The result as Arrow batches, for runs of index dates of about `rows_per_fetch` rows.
+    fn fetch_by_arrow(
+        &self,
+        client: &Client,
+        output: &engine_sql::plan::Output,
+        index_dates: &[Date],
+        population: i64,
+        column_types: &[Type],
+        sink: &mut Sink<'_>,
+    ) -> Result<(), EngineError> {
+        let t0 = std::time::Instant::now();
+        let dialect = self.dialect();
         let n = index_dates.len();
         let per_date = (population.max(1) as f64 / n as f64).max(1.0);
         let fit = ((self.rows_per_fetch as f64 / per_date) as usize).clamp(1, n);
         let runs = n.div_ceil(fit);
         let mut types = vec![Type::Int, Type::Date];
-        types.extend(plan.output.columns.iter().map(|(_, t)| *t));
-        let column_types: Vec<Type> = plan.output.columns.iter().map(|(_, t)| *t).collect();
+        types.extend_from_slice(column_types);
         for chunk in index_dates.chunks(n.div_ceil(runs)) {
             let (first, last) = (chunk[0], chunk[chunk.len() - 1]);
-            let select = plan.output.for_dates(&dialect, first, last);
+            let select = output.for_dates(&dialect, first, last);
             let mut by_date: Vec<Vec<(i64, Vec<Value>)>> = vec![Vec::new(); chunk.len()];
             let url = &self.url;
             self.query_rows(client, &select, &types, |row| {
@@ -285,15 +363,107 @@ impl SparkEngine {
                 Ok(())
             })?;
             for (&date, rows) in chunk.iter().zip(by_date) {
-                sink(date, batch_by_patient(rows, &column_types))?;
+                sink(date, batch_by_patient(rows, column_types))?;
             }
         }
-        if self.timings {
-            eprintln!(
-                "{:>10.3?}  the population and the result, by Arrow batches",
-                t_out.elapsed()
-            );
+        self.timing(
+            t0,
+            &format!("the result, by Arrow batches in {runs} run(s) of index dates"),
+        );
+        Ok(())
+    }
+
+    /// The result written by the cluster as Parquet files, one folder per index date, and read
+    /// back date by date, file by file in name order.
+    fn fetch_by_parquet(
+        &self,
+        client: &Client,
+        parquet: &ParquetResults,
+        select: &str,
+        index_dates: &[Date],
+        column_types: &[Type],
+        sink: &mut Sink<'_>,
+    ) -> Result<(), EngineError> {
+        let run = self
+            .parquet_runs
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let name = format!("sro-result-{}-{run}", client.session_id());
+        let on_cluster = parquet.on_cluster(&name);
+        let folder = ResultFolder {
+            path: parquet.dir.join(&name),
+        };
+        let t0 = std::time::Instant::now();
+        client
+            .save_query(
+                select,
+                &spark_connect::Params::None,
+                "parquet",
+                &on_cluster,
+                &["index_date"],
+            )
+            .map_err(|e| self.backend(&e))?;
+        self.timing(
+            t0,
+            &format!("the result, written as Parquet by the cluster to {on_cluster}"),
+        );
+        let t1 = std::time::Instant::now();
+        let not_shared = || {
+            EngineError::Backend(format!(
+                "Spark wrote the result to {on_cluster}, but this client does not see it at {}: \
+                 result_dir must be a folder the cluster's executors and this client share \
+                 (with result_dir_on_cluster when the cluster names it differently); the files \
+                 stay at {on_cluster}",
+                folder.path.display()
+            ))
+        };
+        if !folder.path.is_dir() {
+            return Err(not_shared());
         }
+        // Every entry is a date asked for (a row of another date, or of none, is an error).
+        let wanted: std::collections::BTreeSet<String> = index_dates
+            .iter()
+            .map(|d| format!("index_date={d}"))
+            .collect();
+        let entries = std::fs::read_dir(&folder.path).map_err(|_| not_shared())?;
+        for entry in entries {
+            let entry = entry.map_err(|_| not_shared())?;
+            let name = entry.file_name().to_string_lossy().into_owned();
+            if !(name.starts_with('_') || name.starts_with('.') || wanted.contains(&name)) {
+                return Err(EngineError::Backend(format!(
+                    "Spark at {}: the Parquet result holds `{name}`, not an index date asked for",
+                    self.url
+                )));
+            }
+        }
+        let mut types = vec![Type::Int];
+        types.extend_from_slice(column_types);
+        let (mut files, mut rows_read) = (0usize, 0usize);
+        for &date in index_dates {
+            let dir = folder.path.join(format!("index_date={date}"));
+            let mut rows: Vec<(i64, Vec<Value>)> = Vec::new();
+            if dir.is_dir() {
+                for file in data_files(&dir).map_err(EngineError::Backend)? {
+                    files += 1;
+                    read_rows(&file, &types, |row| {
+                        let Value::Int(pid) = row[0] else {
+                            return Err("a result row without a patient".to_string());
+                        };
+                        rows.push((pid, row.drain(1..).collect()));
+                        Ok(())
+                    })
+                    .map_err(|e| {
+                        EngineError::Backend(format!("reading Spark's Parquet result: {e}"))
+                    })?;
+                }
+            }
+            rows_read += rows.len();
+            sink(date, batch_by_patient(rows, column_types))?;
+        }
+        folder.remove().map_err(EngineError::Backend)?;
+        self.timing(
+            t1,
+            &format!("the result, read back from {files} Parquet file(s): {rows_read} rows"),
+        );
         Ok(())
     }
 }
@@ -304,6 +474,14 @@ fn statements(sql: &str) -> impl Iterator<Item = &str> {
     sql.split(";\n")
         .map(str::trim)
         .filter(|s| !s.is_empty() && !s.lines().all(|l| l.trim_start().starts_with("--")))
+}
+
+/// Whether a statement is a `CACHE [LAZY] TABLE …` (its first line that is not a comment).
+fn caches(statement: &str) -> bool {
+    statement
+        .lines()
+        .find(|l| !l.trim_start().starts_with("--"))
+        .is_some_and(|l| l.trim_start().starts_with("CACHE "))
 }
 
 /// The view a `CACHE [LAZY] TABLE name AS …` or `CREATE OR REPLACE TEMPORARY VIEW name …`

@@ -4,7 +4,7 @@
 //! harms nothing; errors name the table and column. Skipped, with one line saying how to
 //! enable them, when Spark is not provisioned.
 
-use engine_spark::{encode, SparkEngine};
+use engine_spark::{encode, ParquetResults, SparkEngine};
 use proptest::prelude::*;
 use query::testing::{random_case, same};
 use query::{Engine, Interpreter, Tables};
@@ -32,6 +32,13 @@ fn check_seed(seed: u64) -> Result<(), String> {
     let Some(engine) = engine_with(&tables, rows) else {
         return Ok(());
     };
+    // Every third case's result (when not empty) comes back through Parquet files.
+    let folder = (seed % 3 == 1).then(testing::shared_temp_dir).flatten();
+    let engine = engine.with_parquet_results(
+        folder
+            .as_ref()
+            .map(|f| ParquetResults::new(f.path()).with_min_rows(0)),
+    );
     let expected = Interpreter::new(tables)
         .run_all(&dataset, &dates)
         .map_err(|e| format!("interpreter: {e}"))?;
@@ -73,4 +80,104 @@ fn a_missing_table_or_column_is_named() {
     };
     let e = engine.run_all(&dataset, &dates).unwrap_err().to_string();
     assert!(e.contains(&name), "{e}");
+}
+
+/// A random case with the interpreter's result.
+type Case = (
+    Tables,
+    query::Dataset,
+    Vec<query::Date>,
+    Vec<(query::Date, query::Batch)>,
+);
+
+/// The first random cases whose result is not empty, with the interpreter's result.
+fn non_empty_cases(n: usize) -> Vec<Case> {
+    (1..200)
+        .filter_map(|seed| {
+            let (tables, dataset, dates) = random_case(seed);
+            let expected = Interpreter::new(tables.clone())
+                .run_all(&dataset, &dates)
+                .ok()?;
+            let rows: usize = expected.iter().map(|(_, b)| b.patient_ids.len()).sum();
+            (rows > 20).then_some((tables, dataset, dates, expected))
+        })
+        .take(n)
+        .collect()
+}
+
+#[test]
+fn large_results_through_parquet_equal_the_arrow_results_and_leave_nothing_behind() {
+    let Some(folder) = testing::cluster().and_then(|_| testing::shared_temp_dir()) else {
+        testing::print_line(
+            "spark: no folder shared with the cluster: the Parquet path not checked",
+        );
+        return;
+    };
+    for (tables, dataset, dates, expected) in non_empty_cases(3) {
+        let Some(by_arrow) = engine_with(&tables, 1_000_000) else {
+            return;
+        };
+        let arrow = by_arrow.run_all(&dataset, &dates).unwrap();
+        same(&expected, &arrow).unwrap();
+        assert_eq!(by_arrow.parquet_results(), 0);
+        // A threshold of 0 rows: the result comes back through Parquet files.
+        let by_parquet = engine_with(&tables, 1_000_000)
+            .unwrap()
+            .with_parquet_results(Some(ParquetResults::new(folder.path()).with_min_rows(0)));
+        let parquet = by_parquet.run_all(&dataset, &dates).unwrap();
+        assert_eq!(by_parquet.parquet_results(), 1);
+        same(&arrow, &parquet).unwrap();
+        let left: Vec<_> = std::fs::read_dir(folder.path()).unwrap().collect();
+        assert!(left.is_empty(), "left behind: {left:?}");
+        // A threshold above every date's rows: Arrow batches again.
+        let above = engine_with(&tables, 1_000_000)
+            .unwrap()
+            .with_parquet_results(Some(
+                ParquetResults::new(folder.path()).with_min_rows(1_000_000),
+            ));
+        same(&arrow, &above.run_all(&dataset, &dates).unwrap()).unwrap();
+        assert_eq!(above.parquet_results(), 0);
+    }
+}
+
+#[test]
+fn a_result_folder_the_client_does_not_share_is_a_clear_error() {
+    let Some((mine, theirs)) =
+        testing::cluster().and_then(|_| testing::shared_temp_dir().zip(testing::shared_temp_dir()))
+    else {
+        return;
+    };
+    let (tables, dataset, dates, _) = non_empty_cases(1).pop().unwrap();
+    // The cluster writes into `theirs`; the client looks in `mine`.
+    let parquet = ParquetResults {
+        dir: mine.path().to_path_buf(),
+        cluster_dir: format!("file:{}", theirs.path().display()),
+        min_rows: 0,
+    };
+    let Some(engine) = engine_with(&tables, 1000) else {
+        return;
+    };
+    let engine = engine.with_parquet_results(Some(parquet));
+    let e = engine.run_all(&dataset, &dates).unwrap_err().to_string();
+    assert!(
+        e.contains("this client does not see it at")
+            && e.contains(&mine.path().display().to_string())
+            && e.contains(&theirs.path().display().to_string())
+            && !e.contains('\n'),
+        "{e}"
+    );
+    // A folder that does not exist is named before anything runs.
+    let missing = mine.path().join("no-such-folder");
+    let e = SparkEngine::connect(&format!(
+        "{};result_dir={}",
+        testing::cluster().unwrap().url(),
+        missing.display()
+    ))
+    .err()
+    .unwrap()
+    .to_string();
+    assert!(
+        e.contains("is not a folder this client can read") && e.contains("no-such-folder"),
+        "{e}"
+    );
 }

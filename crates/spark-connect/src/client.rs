@@ -235,6 +235,34 @@ impl Client {
         ))
     }
 
+    /// Runs a query and has the cluster write its result as files of `format` (`parquet`, …)
+    /// into the new folder `path` (as the cluster names it: `file:/…`, `dbfs:/…`, `s3a://…`),
+    /// one subfolder per value of the `partition_by` columns (`col=value/`), as Spark's
+    /// `DataFrameWriter` does. Fails if `path` exists. The path travels as a field of the
+    /// request, never as SQL text.
+    pub fn save_query(
+        &self,
+        query: &str,
+        params: &Params,
+        format: &str,
+        path: &str,
+        partition_by: &[&str],
+    ) -> Result<()> {
+        self.run_command(proto::command::CommandType::WriteOperation(
+            proto::WriteOperation {
+                input: Some(sql_relation(query, params)),
+                source: Some(format.to_string()),
+                mode: proto::write_operation::SaveMode::ErrorIfExists as i32,
+                sort_column_names: Vec::new(),
+                partitioning_columns: partition_by.iter().map(|c| (*c).to_string()).collect(),
+                bucket_by: None,
+                options: HashMap::new(),
+                clustering_columns: Vec::new(),
+                save_type: Some(proto::write_operation::SaveType::Path(path.to_string())),
+            },
+        ))
+    }
+
     /// Makes `database` the session's current database (an error names it when it is missing).
     pub fn set_database(&self, database: &str) -> Result<()> {
         let relation = proto::Relation {

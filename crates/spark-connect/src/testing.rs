@@ -7,7 +7,11 @@
 //! stopped by process group when the test binary exits, whether tests passed or panicked; a small
 //! watchdog process stops them too if the test binary is killed.
 //!
-//! - `SPARK_CONNECT_URL=sc://...` uses that server instead of starting one.
+//! - `SPARK_CONNECT_URL=sc://...` uses that server instead of starting one: one cluster for a
+//!   whole `cargo test --workspace` run (`.ci/run` starts it with `scripts/spark/local-cluster.sh`).
+//!   `SPARK_CLUSTER_DIR` may name that cluster's folder (as [`TestCluster::dir`]), so the tests
+//!   that read its logs run too. Tests sharing a server keep apart: temporary views belong to
+//!   their session, and a test that makes a database names it uniquely and drops it.
 //! - Without the provisioned Spark or Java 17, tests print one line ([`SKIP_MESSAGE`]) and pass,
 //!   unless `SRO_REQUIRE_SERVICES=1`, which turns the skip into a failure (CI sets it).
 //!
@@ -38,6 +42,10 @@ pub const REQUIRE_SERVICES_ENV: &str = "SRO_REQUIRE_SERVICES";
 
 /// Environment variable naming an existing Spark Connect server to test against.
 pub const URL_ENV: &str = "SPARK_CONNECT_URL";
+
+/// Environment variable naming the folder of the `SPARK_CONNECT_URL` cluster (logs, work
+/// folders), when it is a local cluster of this module.
+pub const CLUSTER_DIR_ENV: &str = "SPARK_CLUSTER_DIR";
 
 /// How long the cluster may take to come up on a busy 2-core machine.
 const STARTUP_TIMEOUT: Duration = Duration::from_secs(240);
@@ -75,6 +83,8 @@ pub struct TestCluster {
     token: Option<String>,
     startup: Duration,
     local: Option<LocalProcesses>,
+    /// The folder of an external cluster (`SPARK_CLUSTER_DIR`).
+    external_dir: Option<PathBuf>,
 }
 
 struct LocalProcesses {
@@ -91,9 +101,15 @@ impl TestCluster {
         &self.url
     }
 
-    /// The token the local Connect server requires (`None` for an external server).
+    /// The token the Connect server requires: the local cluster's random one, or the `token` of
+    /// `SPARK_CONNECT_URL` (`None` when it has none).
     pub fn token(&self) -> Option<&str> {
         self.token.as_deref()
+    }
+
+    /// Whether this process started the cluster (rather than using `SPARK_CONNECT_URL`'s).
+    pub fn is_own(&self) -> bool {
+        self.local.is_some()
     }
 
     /// Time from the first process start until the executor registered (zero when external).
@@ -101,9 +117,13 @@ impl TestCluster {
         self.startup
     }
 
-    /// The temporary folder holding logs (`logs/*.log`) and work folders, for a local cluster.
+    /// The folder holding logs (`logs/*.log`) and work folders: a local cluster's temporary
+    /// folder, or `SPARK_CLUSTER_DIR` for an external one (`None` when unknown).
     pub fn dir(&self) -> Option<&Path> {
-        self.local.as_ref().map(|l| l.dir.as_path())
+        self.local
+            .as_ref()
+            .map(|l| l.dir.as_path())
+            .or(self.external_dir.as_deref())
     }
 
     /// Connects a new client (its own session) to the cluster.
@@ -135,6 +155,7 @@ impl TestCluster {
             token: Some(token.clone()),
             startup: Duration::ZERO,
             local: Some(local),
+            external_dir: None,
         };
         // On any error below, dropping `cluster` stops what was started.
         let local = cluster.local.as_ref().expect("set above");
@@ -281,7 +302,8 @@ impl LocalProcesses {
     }
 
     /// (Re)starts the watchdog: a shell that waits for this process to end, then stops every
-    /// process group started so far and removes the folder. It covers a test binary that is
+    /// process group started so far and removes the folder (`kill -SIG -PGID`: dash, Debian's
+    /// `sh`, rejects `kill -SIG -- -PGID`). It covers a test binary that is
     /// killed (SIGKILL, Ctrl-C) before its exit handler can run.
     fn start_watchdog(&self) -> Result<(), String> {
         let groups: Vec<String> = self
@@ -293,7 +315,7 @@ impl LocalProcesses {
             .collect();
         let script = format!(
             "while kill -0 {parent} 2>/dev/null; do sleep 1; done; \
-             kill -TERM -- {groups} 2>/dev/null; sleep 10; kill -KILL -- {groups} 2>/dev/null; \
+             kill -TERM {groups} 2>/dev/null; sleep 10; kill -KILL {groups} 2>/dev/null; \
              rm -rf '{dir}'",
             parent = std::process::id(),
             groups = groups.join(" "),
@@ -563,11 +585,23 @@ pub fn cluster() -> Option<&'static TestCluster> {
 
 fn start_shared() -> Shared {
     if let Some(url) = std::env::var(URL_ENV).ok().filter(|u| !u.is_empty()) {
+        let token = match crate::ConnectUrl::parse(&url) {
+            Ok(parsed) => parsed.token,
+            Err(e) => return Shared::Failed(format!("{URL_ENV}: {e}")),
+        };
+        let external_dir = std::env::var_os(CLUSTER_DIR_ENV)
+            .filter(|d| !d.is_empty())
+            .map(PathBuf::from);
+        print_line(&format!(
+            "spark test cluster: the server of {URL_ENV} at {}",
+            crate::url::redact_raw(&url)
+        ));
         return Shared::Ready(TestCluster {
             url,
-            token: None,
+            token,
             startup: Duration::ZERO,
             local: None,
+            external_dir,
         });
     }
     let Some(spark_home) = provisioned_spark_home() else {
@@ -604,6 +638,23 @@ fn start_shared() -> Shared {
         Err(e) => return Shared::Failed(format!("the first query failed: {e}")),
     }
     Shared::Ready(cluster)
+}
+
+/// A new temporary folder that this process and the shared cluster's executors both see (for
+/// results the cluster writes as files), removed on drop: `Some` when the cluster is a local one
+/// of this module (started here, or `SPARK_CONNECT_URL`'s with `SPARK_CLUSTER_DIR`), `None`
+/// for another server or when the tests are skipped.
+///
+/// # Panics
+/// As [`cluster`], and when the folder cannot be made.
+pub fn shared_temp_dir() -> Option<tempfile::TempDir> {
+    cluster()?.dir()?;
+    Some(
+        tempfile::Builder::new()
+            .prefix("sro-spark-shared-")
+            .tempdir()
+            .unwrap_or_else(|e| panic!("cannot create a temporary folder: {e}")),
+    )
 }
 
 /// A new client (own session) on the shared cluster, or `None` when skipped.

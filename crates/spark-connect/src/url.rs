@@ -11,6 +11,7 @@
 //! | `user_id` | the user id of the session (default: `$USER`) |
 //! | `user_agent` | the client type reported to the server |
 //! | `session_id` | a UUID to join an existing session instead of starting a new one |
+//! | `result_dir`, `result_dir_on_cluster`, `parquet_rows` | options of the client's user (the Spark engine's Parquet path for large results), kept in [`ConnectUrl::options`], never sent |
 //! | anything else | sent as a gRPC header, e.g. `x-databricks-cluster-id=0123-456789-abcdefgh` |
 //!
 //! Values are percent-decoded (`%3B` for a `;` inside a value).
@@ -23,6 +24,10 @@ use crate::Error;
 
 /// The port of a Spark Connect server when the URL names none.
 pub const DEFAULT_PORT: u16 = 15002;
+
+/// Parameters that configure the client's user rather than the connection: kept in
+/// [`ConnectUrl::options`] and never sent to the server.
+pub const CLIENT_OPTIONS: [&str; 3] = ["result_dir", "result_dir_on_cluster", "parquet_rows"];
 
 /// A parsed `sc://` URL. Its [`Display`](fmt::Display) form hides the token, so it is the one to
 /// put in messages.
@@ -46,6 +51,8 @@ pub struct ConnectUrl {
     pub session_id: Option<String>,
     /// Every other parameter, in URL order: extra gRPC headers (names lower-cased).
     pub headers: Vec<(String, String)>,
+    /// The [`CLIENT_OPTIONS`] parameters, in URL order.
+    pub options: Vec<(String, String)>,
 }
 
 impl ConnectUrl {
@@ -91,6 +98,7 @@ impl ConnectUrl {
             user_agent: None,
             session_id: None,
             headers: Vec::new(),
+            options: Vec::new(),
         };
         let mut use_ssl = None;
         for pair in params.split(';').filter(|p| !p.is_empty()) {
@@ -123,6 +131,7 @@ impl ConnectUrl {
                         .map_err(|_| invalid(format!("session_id `{value}` is not a UUID")))?;
                     parsed.session_id = Some(value);
                 }
+                _ if CLIENT_OPTIONS.contains(&key.as_str()) => parsed.options.push((key, value)),
                 _ => {
                     let name = key.to_ascii_lowercase();
                     if http::HeaderName::from_bytes(name.as_bytes()).is_err()
@@ -189,7 +198,7 @@ impl fmt::Display for ConnectUrl {
                 params.push((key, value));
             }
         }
-        for (key, value) in &self.headers {
+        for (key, value) in self.headers.iter().chain(&self.options) {
             params.push((key, value));
         }
         if !params.is_empty() {
@@ -339,6 +348,23 @@ mod tests {
         assert_eq!(
             url.headers,
             vec![("x-custom".to_string(), "a;b".to_string())]
+        );
+    }
+
+    #[test]
+    fn client_options_are_kept_apart_from_headers() {
+        let url = parse("sc://h/;result_dir=/mnt/r%C3%A9sults;parquet_rows=10;x-a=1");
+        assert_eq!(
+            url.options,
+            vec![
+                ("result_dir".to_string(), "/mnt/résults".to_string()),
+                ("parquet_rows".to_string(), "10".to_string())
+            ]
+        );
+        assert_eq!(url.headers, vec![("x-a".to_string(), "1".to_string())]);
+        assert_eq!(
+            url.to_string(),
+            "sc://h:15002/;x-a=1;result_dir=/mnt/résults;parquet_rows=10"
         );
     }
 
