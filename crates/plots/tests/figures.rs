@@ -298,13 +298,10 @@ fn practice_deciles() -> charts::LoadedChart {
 }
 
 #[test]
-fn deciles_chart_of_200_practices_draws_in_under_a_second() {
-    let start = std::time::Instant::now();
+fn deciles_chart_of_200_practices_draws_its_deciles() {
+    // Never a time limit here: the dummy-run benchmark (benchmarks/compare.py part a) times it.
     let chart = practice_deciles();
     let jpeg = plots::chart::render_chart_jpeg(&chart, 5).unwrap();
-    let elapsed = start.elapsed();
-    eprintln!("deciles chart, 200 practices x 12 months: read, drawn and encoded in {elapsed:?}");
-    assert!(elapsed.as_secs_f64() < 1.0, "{elapsed:?}");
     let img = image::load_from_memory_with_format(&jpeg, image::ImageFormat::Jpeg)
         .unwrap()
         .to_rgb8();
