@@ -1562,7 +1562,10 @@ impl<'a> Compiler<'a> {
                 if codes.is_empty() {
                     format!("CASE WHEN {v} IS NULL THEN NULL ELSE FALSE END")
                 } else {
-                    format!("({norm} IN (SELECT code FROM {table}))")
+                    // Null stays null: Spark has answered `NULL IN (subquery)` with false.
+                    format!(
+                        "CASE WHEN {v} IS NULL THEN NULL ELSE ({norm} IN (SELECT code FROM {table})) END"
+                    )
                 }
             }
             MatchKind::Prefix => {
@@ -1577,7 +1580,10 @@ impl<'a> Compiler<'a> {
                         .iter()
                         .map(|&n| format!("{} IN (SELECT code FROM {table})", d.left(&norm, n)))
                         .collect();
-                    format!("({})", tests.join(" OR "))
+                    format!(
+                        "CASE WHEN {v} IS NULL THEN NULL ELSE ({}) END",
+                        tests.join(" OR ")
+                    )
                 }
             }
             MatchKind::Substring => {
