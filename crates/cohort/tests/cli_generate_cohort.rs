@@ -1,29 +1,15 @@
 //! `generate_cohort` end to end in a temporary copy of the project's study.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use cohort::cli::{generate_cohort, CohortOptions, DummyData};
 use cohort::output::OutputFormat;
 use cohort::synth::{study_code_sets, write_ehr, SynthConfig};
 use polars::prelude::*;
 
-fn project_root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
-}
-
 /// A temporary project holding the study definition and codelist of the repository.
 fn project() -> tempfile::TempDir {
-    let dir = tempfile::tempdir().unwrap();
-    for sub in ["analysis", "codelists"] {
-        std::fs::create_dir_all(dir.path().join(sub)).unwrap();
-    }
-    for file in [
-        "analysis/study_definition.yaml",
-        "codelists/opensafely-pulse-oximetry.csv",
-    ] {
-        std::fs::copy(project_root().join(file), dir.path().join(file)).unwrap();
-    }
-    dir
+    crate::spec_support::repo_study_project()
 }
 
 /// Runs `generate_cohort` in `dir`; the log, or the error's message.

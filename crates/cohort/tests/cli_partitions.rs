@@ -14,17 +14,7 @@ const RANGE: &str = "2019-01-01 to 2019-06-01";
 /// A temporary project with the repository's study and a generated folder `ehr` of 300
 /// patients (Parquet, sorted by patient).
 fn project() -> tempfile::TempDir {
-    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
-    let dir = tempfile::tempdir().unwrap();
-    for sub in ["analysis", "codelists"] {
-        std::fs::create_dir_all(dir.path().join(sub)).unwrap();
-    }
-    for file in [
-        "analysis/study_definition.yaml",
-        "codelists/opensafely-pulse-oximetry.csv",
-    ] {
-        std::fs::copy(root.join(file), dir.path().join(file)).unwrap();
-    }
+    let dir = crate::spec_support::repo_study_project();
     let study =
         cohort::study::StudyDefinition::load(&dir.path().join("analysis/study_definition.yaml"))
             .unwrap();

@@ -10,6 +10,22 @@ use cohort::tables::{ClinicalEvent, EhrTables, Patient, Registration};
 use polars::prelude::DataFrame;
 use query::{Batch, ColumnData, Engine};
 
+/// A temporary project holding the repository's study definition and its codelist.
+pub(crate) fn repo_study_project() -> tempfile::TempDir {
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
+    let dir = tempfile::tempdir().unwrap();
+    for sub in ["analysis", "codelists"] {
+        std::fs::create_dir_all(dir.path().join(sub)).unwrap();
+    }
+    for file in [
+        "analysis/study_definition.yaml",
+        "codelists/opensafely-pulse-oximetry.csv",
+    ] {
+        std::fs::copy(root.join(file), dir.path().join(file)).unwrap();
+    }
+    dir
+}
+
 pub(crate) fn ymd(s: &str) -> NaiveDate {
     NaiveDate::parse_from_str(s, "%Y-%m-%d").unwrap()
 }
