@@ -61,16 +61,20 @@ fn engines() -> Vec<(&'static str, EngineMaker)> {
             )))
         }),
         ("polars", |frames| {
-            // Small passes, so the pass logic is exercised too.
+            // Small passes, so the pass logic is exercised too, one at a time.
             Ok(Box::new(
-                engine_polars::PolarsEngine::new(frames.clone(), "spec").with_rows_per_pass(7),
+                engine_polars::PolarsEngine::new(frames.clone(), "spec")
+                    .with_rows_per_pass(7)
+                    .with_workers(1),
             ))
         }),
         ("polars-partitioned", |frames| {
-            // Partitions of 2 patients, so every case crosses partition boundaries.
+            // Partitions of 2 patients, so every case crosses partition boundaries, and three
+            // passes at once, so passes on several threads share values.
             Ok(Box::new(
                 engine_polars::PartitionedEngine::new(frames.clone(), "spec", 2)
-                    .with_rows_per_pass(7),
+                    .with_rows_per_pass(7)
+                    .with_workers(3),
             ))
         }),
     ];

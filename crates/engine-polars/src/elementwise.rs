@@ -34,50 +34,21 @@ pub(crate) fn apply(
     matchers: &mut Matchers,
 ) -> R<Column> {
     match f {
-        Function::Not(_) => {
-            let a = bools(&args[0])?;
-            Ok(bool_col(a.iter().map(|v| v.map(|b| !b)).collect()))
-        }
-        Function::And(..) | Function::Or(..) => {
-            let (a, b) = (bools(&args[0])?, bools(&args[1])?);
-            let and = matches!(f, Function::And(..));
-            Ok(bool_col(
-                a.iter()
-                    .zip(b.iter())
-                    .map(|(x, y)| {
-                        if and {
-                            match (x, y) {
-                                (Some(false), _) | (_, Some(false)) => Some(false),
-                                (Some(true), Some(true)) => Some(true),
-                                _ => None,
-                            }
-                        } else {
-                            match (x, y) {
-                                (Some(true), _) | (_, Some(true)) => Some(true),
-                                (Some(false), Some(false)) => Some(false),
-                                _ => None,
-                            }
-                        }
-                    })
-                    .collect(),
-            ))
-        }
+        // Kleene logic on bitmaps (polars' `!`, `&` and `|` on boolean arrays are Kleene).
+        Function::Not(_) => Ok(bool_col(!&bools(&args[0])?)),
+        Function::And(..) => Ok(bool_col(&bools(&args[0])? & &bools(&args[1])?)),
+        Function::Or(..) => Ok(bool_col(&bools(&args[0])? | &bools(&args[1])?)),
         Function::IsNull(_) => Ok(bool_col(args[0].is_null())),
         Function::Compare(op, ..) => compare(*op, &args[0], &args[1], arg_types),
         Function::Arithmetic(op, ..) => arithmetic(*op, &args[0], &args[1], arg_types),
-        Function::Case { cases, default } => {
-            let mut out = match default {
-                Some(_) => args[2 * cases.len()].cast(&convert::dtype(ty))?,
-                None => convert::constant(&Value::Null, ty, len),
-            };
-            for i in (0..cases.len()).rev() {
-                let cond = bools(&args[2 * i])?.fill_null_with_values(false)?;
-                let value = args[2 * i + 1].cast(&convert::dtype(ty))?;
-                out = value.zip_with(&cond, &out)?;
-            }
-            Ok(out)
-        }
+        Function::Case { cases, default } => case(cases.len(), default.is_some(), args, ty, len),
         Function::Coalesce(_) => {
+            // Arguments after the first one without nulls are never reached.
+            let used = args
+                .iter()
+                .position(|a| a.null_count() == 0)
+                .map_or(args.len(), |i| i + 1);
+            let args = &args[..used];
             let mut out = args[args.len() - 1].cast(&convert::dtype(ty))?;
             for a in args[..args.len() - 1].iter().rev() {
                 let a = a.cast(&convert::dtype(ty))?;
@@ -171,6 +142,9 @@ fn compare(op: Comparison, a: &Column, b: &Column, types: &[Type]) -> R<Column> 
     ) -> BooleanChunked {
         a.zip(b).map(|(x, y)| Some(cmp(op, x?, y?))).collect()
     }
+    if let Some(ca) = compare_integers(op, a, b, types)? {
+        return Ok(bool_col(ca));
+    }
     let (ta, tb) = (types[0], types[1]);
     let numeric_mix = ta != tb && ta.is_numeric() && tb.is_numeric();
     let (a, b) = if numeric_mix || (ta == Type::Float && tb == Type::Float) {
@@ -242,4 +216,125 @@ fn arithmetic(op: Arithmetic, a: &Column, b: &Column, types: &[Type]) -> R<Colum
         })
         .collect();
     Ok(Column::from(ca.with_name(name()).into_series()))
+}
+
+/// The value of a constant (scalar) column.
+fn scalar_value(c: &Column) -> Option<&AnyValue<'static>> {
+    match c {
+        Column::Scalar(s) => Some(s.scalar().value()),
+        _ => None,
+    }
+}
+
+/// Comparisons of two integer or two date columns with polars' vectorised kernels (a constant
+/// side compared as a scalar, without materialising it); `None` for other types. A null on
+/// either side gives null, as in [`scalar::apply`].
+fn compare_integers(
+    op: Comparison,
+    a: &Column,
+    b: &Column,
+    types: &[Type],
+) -> R<Option<BooleanChunked>> {
+    fn kernel<T, Rhs>(op: Comparison, x: &ChunkedArray<T>, y: Rhs) -> BooleanChunked
+    where
+        ChunkedArray<T>: ChunkCompareEq<Rhs, Item = BooleanChunked>
+            + ChunkCompareIneq<Rhs, Item = BooleanChunked>,
+        T: PolarsDataType,
+    {
+        match op {
+            Comparison::Eq => x.equal(y),
+            Comparison::Ne => x.not_equal(y),
+            Comparison::Lt => x.lt(y),
+            Comparison::Le => x.lt_eq(y),
+            Comparison::Gt => x.gt(y),
+            Comparison::Ge => x.gt_eq(y),
+        }
+    }
+    let same = types[0] == types[1];
+    if !(same && matches!(types[0], Type::Int | Type::Date)) {
+        return Ok(None);
+    }
+    let len = a.len();
+    // A constant side is compared as a scalar (the column on the left, the operator flipped).
+    let (op, a, b) = match (scalar_value(a), scalar_value(b)) {
+        (Some(_), None) => (crate::eval::flip(op), b, a),
+        _ => (op, a, b),
+    };
+    let date = types[0] == Type::Date;
+    let ints = |c: &Column| -> R<Int64Chunked> { Ok(c.i64()?.rechunk().into_owned()) };
+    let out = match scalar_value(b) {
+        Some(AnyValue::Null) => BooleanChunked::full_null(name(), len),
+        Some(v) => {
+            let x = v.extract::<i64>().ok_or_else(
+                || polars_err!(ComputeError: "comparison with a constant of another type"),
+            )?;
+            if date {
+                kernel(op, &days(a)?, x)
+            } else {
+                kernel(op, &ints(a)?, x)
+            }
+        }
+        None if date => kernel(op, &days(a)?, &days(b)?),
+        None => kernel(op, &ints(a)?, &ints(b)?),
+    };
+    Ok(Some(out.with_name(name())))
+}
+
+/// `CASE`: each row takes the value of the first case whose condition is true (a null
+/// condition counts as false), else the default (or null). The branch of every row is found
+/// on the conditions' bitmaps, and the result is one gather from the branches' values (a
+/// constant branch contributes one value, not a column of them).
+fn case(m: usize, has_default: bool, args: &[Column], ty: Type, len: usize) -> R<Column> {
+    let dtype = convert::dtype(ty);
+    // branches[j]: the value of case j (j < m) or the default (j == m), cast to the result.
+    let mut branches: Vec<Column> = (0..m)
+        .map(|j| args[2 * j + 1].cast(&dtype))
+        .collect::<R<_>>()?;
+    branches.push(if has_default {
+        args[2 * m].cast(&dtype)?
+    } else {
+        convert::constant(&Value::Null, ty, len)
+    });
+    // Where each branch's values start in the gathered-from series: a constant takes one slot.
+    let mut starts = Vec::with_capacity(branches.len());
+    let mut pieces: Vec<Series> = Vec::with_capacity(branches.len());
+    let mut offset: usize = 0;
+    for b in &branches {
+        starts.push(offset);
+        let piece = match b {
+            Column::Scalar(s) => s.as_single_value_series(),
+            _ => b.as_materialized_series().clone(),
+        };
+        offset += piece.len();
+        pieces.push(piece);
+    }
+    let constant: Vec<bool> = branches
+        .iter()
+        .map(|b| matches!(b, Column::Scalar(_)))
+        .collect();
+    let slot = |j: usize, row: usize| -> IdxSize {
+        (starts[j] + if constant[j] { 0 } else { row }) as IdxSize
+    };
+    let mut choice: Vec<IdxSize> = (0..len).map(|row| slot(m, row)).collect();
+    // Later cases first, so that the first true condition is the one that stays.
+    for j in (0..m).rev() {
+        let cond = bools(&args[2 * j])?;
+        let mut first_row = 0;
+        for arr in cond.downcast_iter() {
+            let truth = match arr.validity() {
+                Some(valid) => arr.values() & valid,
+                None => arr.values().clone(),
+            };
+            for row in truth.true_idx_iter() {
+                choice[first_row + row] = slot(j, first_row + row);
+            }
+            first_row += arr.len();
+        }
+    }
+    let mut all = pieces[0].clone();
+    for piece in &pieces[1..] {
+        all.append(piece)?;
+    }
+    let out = all.rechunk().take_slice(&choice)?;
+    Ok(Column::from(out.with_name(name())))
 }

@@ -16,8 +16,7 @@
 
 use std::cell::RefCell;
 use std::collections::{HashMap, HashSet};
-use std::rc::Rc;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 
 use polars::prelude::*;
 use query::check::TypeOf;
@@ -70,22 +69,49 @@ pub(crate) struct FVal {
     pub(crate) by_idx: bool,
 }
 
-/// State shared by every pass of one extraction.
+/// A mutex's guard, also after another thread panicked holding it (the maps it guards hold
+/// only finished values).
+fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(PoisonError::into_inner)
+}
+
+/// Values computed once for every pass, by whichever pass (thread) asks first: the others
+/// asking for the same key wait for it. Keys are node addresses; the query model is a DAG, so
+/// a computation only waits on its descendants and never deadlocks.
+pub(crate) struct Memo<V> {
+    slots: Mutex<HashMap<usize, Arc<Mutex<Option<V>>>>>,
+}
+
+impl<V: Clone> Memo<V> {
+    fn new() -> Self {
+        Memo {
+            slots: Mutex::new(HashMap::new()),
+        }
+    }
+
+    fn get_or_compute(&self, key: usize, compute: impl FnOnce() -> R<V>) -> R<V> {
+        let slot = Arc::clone(lock(&self.slots).entry(key).or_default());
+        let mut value = lock(&slot);
+        if let Some(v) = &*value {
+            return Ok(v.clone());
+        }
+        let v = compute()?;
+        *value = Some(v.clone());
+        Ok(v)
+    }
+}
+
+/// State shared by every pass of one extraction (passes may run on several threads).
 pub(crate) struct Shared<'a> {
     /// Tables by name, with the columns the dataset reads, cast to their query types.
     pub(crate) tables: &'a HashMap<String, DataFrame>,
     /// Every patient id, ascending.
     pub(crate) universe: Vec<i64>,
-    pub(crate) types: RefCell<TypeOf>,
-    pub(crate) matchers: RefCell<Matchers>,
-    needs_idx_s: RefCell<HashMap<*const Node, bool>>,
-    needs_idx_f: RefCell<HashMap<*const Frame, bool>>,
-    row_level: RefCell<HashMap<*const Node, bool>>,
     /// Index-independent values and frames, shared by the passes.
-    pvals: RefCell<HashMap<*const Node, PVal>>,
-    fvals: RefCell<HashMap<*const Frame, Rc<FVal>>>,
+    pvals: Memo<PVal>,
+    fvals: Memo<Arc<FVal>>,
     /// The static part of filter chains with index-dependent conditions, by chain.
-    statics: RefCell<HashMap<*const Frame, Rc<FVal>>>,
+    statics: Memo<Arc<FVal>>,
 }
 
 impl<'a> Shared<'a> {
@@ -93,21 +119,28 @@ impl<'a> Shared<'a> {
         Shared {
             tables,
             universe,
-            types: RefCell::new(TypeOf::new()),
-            matchers: RefCell::new(Matchers::default()),
-            needs_idx_s: RefCell::default(),
-            needs_idx_f: RefCell::default(),
-            row_level: RefCell::default(),
-            pvals: RefCell::default(),
-            fvals: RefCell::default(),
-            statics: RefCell::default(),
+            pvals: Memo::new(),
+            fvals: Memo::new(),
+            statics: Memo::new(),
         }
     }
 
     fn n(&self) -> usize {
         self.universe.len()
     }
+}
 
+/// What one thread has worked out about the dataset's nodes: types, and which depend on the
+/// index date or on the current row (memoised by node address).
+#[derive(Default)]
+pub(crate) struct Analysis {
+    types: RefCell<TypeOf>,
+    needs_idx_s: RefCell<HashMap<*const Node, bool>>,
+    needs_idx_f: RefCell<HashMap<*const Frame, bool>>,
+    row_level: RefCell<HashMap<*const Node, bool>>,
+}
+
+impl Analysis {
     pub(crate) fn ty(&self, s: &SeriesRef) -> Type {
         self.types.borrow_mut().of(s)
     }
@@ -209,8 +242,10 @@ impl<'a> Shared<'a> {
 pub(crate) struct Pass<'s, 'a> {
     pub(crate) shared: &'s Shared<'a>,
     pub(crate) dates: Vec<Date>,
+    an: Analysis,
+    matchers: RefCell<Matchers>,
     pvals: RefCell<HashMap<*const Node, PVal>>,
-    fvals: RefCell<HashMap<*const Frame, Rc<FVal>>>,
+    fvals: RefCell<HashMap<*const Frame, Arc<FVal>>>,
 }
 
 /// The ranks of `pids` in the sorted `universe` (every id must be there).
@@ -241,6 +276,8 @@ impl<'s, 'a> Pass<'s, 'a> {
         Pass {
             shared,
             dates,
+            an: Analysis::default(),
+            matchers: RefCell::default(),
             pvals: RefCell::default(),
             fvals: RefCell::default(),
         }
@@ -258,26 +295,23 @@ impl<'s, 'a> Pass<'s, 'a> {
 
     /// The value of a patient-level series.
     pub(crate) fn pval(&self, s: &SeriesRef) -> R<PVal> {
+        if !self.an.needs_idx(s) {
+            return self
+                .shared
+                .pvals
+                .get_or_compute(Arc::as_ptr(s) as usize, || self.compute_pval(s));
+        }
         let key = Arc::as_ptr(s);
-        let shared = !self.shared.needs_idx(s);
-        if shared {
-            if let Some(v) = self.shared.pvals.borrow().get(&key) {
-                return Ok(v.clone());
-            }
-        } else if let Some(v) = self.pvals.borrow().get(&key) {
+        if let Some(v) = self.pvals.borrow().get(&key) {
             return Ok(v.clone());
         }
         let v = self.compute_pval(s)?;
-        if shared {
-            self.shared.pvals.borrow_mut().insert(key, v.clone());
-        } else {
-            self.pvals.borrow_mut().insert(key, v.clone());
-        }
+        self.pvals.borrow_mut().insert(key, v.clone());
         Ok(v)
     }
 
     fn compute_pval(&self, s: &SeriesRef) -> R<PVal> {
-        let ty = self.shared.ty(s);
+        let ty = self.an.ty(s);
         match &**s {
             Node::Value { value, ty } => Ok(PVal::Const(value.clone(), *ty)),
             Node::IndexDate => Ok(PVal::PerDate(convert::date_column(
@@ -298,7 +332,7 @@ impl<'s, 'a> Pass<'s, 'a> {
                     .iter()
                     .map(|a| self.pval(a))
                     .collect::<R<Vec<PVal>>>()?;
-                let arg_types: Vec<Type> = args.iter().map(|a| self.shared.ty(a)).collect();
+                let arg_types: Vec<Type> = args.iter().map(|a| self.an.ty(a)).collect();
                 self.function(f, &vals, &arg_types, ty)
             }
         }
@@ -330,7 +364,7 @@ impl<'s, 'a> Pass<'s, 'a> {
                 })
                 .collect();
             return Ok(PVal::Const(
-                scalar::apply(f, &args, &mut self.shared.matchers.borrow_mut()),
+                scalar::apply(f, &args, &mut self.matchers.borrow_mut()),
                 ty,
             ));
         };
@@ -345,7 +379,7 @@ impl<'s, 'a> Pass<'s, 'a> {
             arg_types,
             ty,
             len,
-            &mut self.shared.matchers.borrow_mut(),
+            &mut self.matchers.borrow_mut(),
         )
         .ee()?;
         Ok(match shape {
@@ -643,9 +677,9 @@ impl<'s, 'a> Pass<'s, 'a> {
     /// A series evaluated on every row of `fv`.
     pub(crate) fn row_col(&self, s: &SeriesRef, fv: &FVal) -> R<Column> {
         let len = fv.df.height();
-        if !self.shared.is_row_level(s) {
+        if !self.an.is_row_level(s) {
             let v = self.pval(s)?;
-            return self.gather(&v, fv, self.shared.ty(s));
+            return self.gather(&v, fv, self.an.ty(s));
         }
         match &**s {
             Node::Column { column, .. } => Ok(fv.df.column(column).ee()?.clone()),
@@ -658,14 +692,14 @@ impl<'s, 'a> Pass<'s, 'a> {
                     .iter()
                     .map(|a| self.row_col(a, fv))
                     .collect::<R<Vec<Column>>>()?;
-                let arg_types: Vec<Type> = args.iter().map(|a| self.shared.ty(a)).collect();
+                let arg_types: Vec<Type> = args.iter().map(|a| self.an.ty(a)).collect();
                 elementwise::apply(
                     f,
                     &cols,
                     &arg_types,
-                    self.shared.ty(s),
+                    self.an.ty(s),
                     len,
-                    &mut self.shared.matchers.borrow_mut(),
+                    &mut self.matchers.borrow_mut(),
                 )
                 .ee()
             }
@@ -745,22 +779,21 @@ impl<'s, 'a> Pass<'s, 'a> {
     // --- frames ----------------------------------------------------------------------------
 
     /// The rows of a frame.
-    pub(crate) fn fval(&self, f: &FrameRef) -> R<Rc<FVal>> {
+    pub(crate) fn fval(&self, f: &FrameRef) -> R<Arc<FVal>> {
+        if !self.an.frame_needs_idx(f) {
+            return self
+                .shared
+                .fvals
+                .get_or_compute(Arc::as_ptr(f) as usize, || {
+                    self.compute_fval(f).map(Arc::new)
+                });
+        }
         let key = Arc::as_ptr(f);
-        let shared = !self.shared.frame_needs_idx(f);
-        if shared {
-            if let Some(v) = self.shared.fvals.borrow().get(&key) {
-                return Ok(Rc::clone(v));
-            }
-        } else if let Some(v) = self.fvals.borrow().get(&key) {
-            return Ok(Rc::clone(v));
+        if let Some(v) = self.fvals.borrow().get(&key) {
+            return Ok(Arc::clone(v));
         }
-        let v = Rc::new(self.compute_fval(f)?);
-        if shared {
-            self.shared.fvals.borrow_mut().insert(key, Rc::clone(&v));
-        } else {
-            self.fvals.borrow_mut().insert(key, Rc::clone(&v));
-        }
+        let v = Arc::new(self.compute_fval(f)?);
+        self.fvals.borrow_mut().insert(key, Arc::clone(&v));
         Ok(v)
     }
 
@@ -768,9 +801,8 @@ impl<'s, 'a> Pass<'s, 'a> {
         match &**f {
             Frame::Filter { .. } => {
                 let (root, conjuncts) = chain(f);
-                let (dynamic, static_): (Vec<&SeriesRef>, Vec<&SeriesRef>) = conjuncts
-                    .into_iter()
-                    .partition(|c| self.shared.needs_idx(c));
+                let (dynamic, static_): (Vec<&SeriesRef>, Vec<&SeriesRef>) =
+                    conjuncts.into_iter().partition(|c| self.an.needs_idx(c));
                 let base = self.static_part(f, root, &static_)?;
                 self.apply_dynamic(&base, &dynamic)
             }
@@ -790,18 +822,16 @@ impl<'s, 'a> Pass<'s, 'a> {
         chain_top: &FrameRef,
         root: &FrameRef,
         conds: &[&SeriesRef],
-    ) -> R<Rc<FVal>> {
-        let key = Arc::as_ptr(chain_top);
-        if let Some(v) = self.shared.statics.borrow().get(&key) {
-            return Ok(Rc::clone(v));
-        }
-        let v = if conds.is_empty() {
-            self.fval(root)?
-        } else {
-            Rc::new(self.root(root, conds)?)
-        };
-        self.shared.statics.borrow_mut().insert(key, Rc::clone(&v));
-        Ok(v)
+    ) -> R<Arc<FVal>> {
+        self.shared
+            .statics
+            .get_or_compute(Arc::as_ptr(chain_top) as usize, || {
+                if conds.is_empty() {
+                    self.fval(root)
+                } else {
+                    Ok(Arc::new(self.root(root, conds)?))
+                }
+            })
     }
 
     /// A root frame's rows, filtered by `conds` (index-independent conditions).
@@ -816,7 +846,7 @@ impl<'s, 'a> Pass<'s, 'a> {
                 };
                 // Conditions that read only the row run before patients are ranked.
                 let (pure, rest): (Vec<&SeriesRef>, Vec<&SeriesRef>) =
-                    conds.iter().partition(|c| !self.shared.reads_patient(c));
+                    conds.iter().partition(|c| !self.an.reads_patient(c));
                 let mut fv = FVal {
                     df: df.clone(),
                     by_idx: false,
@@ -1028,7 +1058,7 @@ impl<'s, 'a> Pass<'s, 'a> {
         let Node::Function(Function::Compare(op, a, b)) = &**cmp else {
             return Ok(None);
         };
-        let sh = self.shared;
+        let sh = &self.an;
         let row_side = |s: &SeriesRef| sh.is_row_level(s) && !sh.needs_idx(s);
         let (op, x, d) = if row_side(a) && sh.is_date_only(b) {
             (*op, a, b)
@@ -1092,11 +1122,10 @@ impl<'s, 'a> Pass<'s, 'a> {
     fn pick(&self, source: &FrameRef, sort_by: &[SeriesRef], position: Position) -> R<FVal> {
         // With index-independent keys, sort the source before its index-dependent conditions
         // pair rows with dates: the pairs then keep the key order, and picking is one scan.
-        let keys_static = sort_by.iter().all(|k| !self.shared.needs_idx(k));
+        let keys_static = sort_by.iter().all(|k| !self.an.needs_idx(k));
         let (root, conjuncts) = chain(source);
-        let (dynamic, static_): (Vec<&SeriesRef>, Vec<&SeriesRef>) = conjuncts
-            .into_iter()
-            .partition(|c| self.shared.needs_idx(c));
+        let (dynamic, static_): (Vec<&SeriesRef>, Vec<&SeriesRef>) =
+            conjuncts.into_iter().partition(|c| self.an.needs_idx(c));
         let fv = if keys_static && !matches!(&**source, Frame::Pick { .. }) {
             let base = if static_.is_empty() && !matches!(&**source, Frame::Filter { .. }) {
                 self.fval(source)?
@@ -1180,7 +1209,7 @@ fn conjuncts(s: &SeriesRef) -> Vec<&SeriesRef> {
     }
 }
 
-fn flip(op: Comparison) -> Comparison {
+pub(crate) fn flip(op: Comparison) -> Comparison {
     match op {
         Comparison::Lt => Comparison::Gt,
         Comparison::Le => Comparison::Ge,

@@ -1,6 +1,8 @@
 //! The polars engine: evaluates a [`query::Dataset`] over tables held as polars frames, for
 //! every index date of a run, in passes of a few dates (bounding memory), computing what does
-//! not depend on the index date once for all passes. See [`eval`] for how.
+//! not depend on the index date once for all passes. Passes run on as many threads as the
+//! machine has cores, each aiming at its share of the rows of a pass, and hand their batches
+//! on in date order. See [`eval`] for how.
 
 mod convert;
 mod elementwise;
@@ -13,6 +15,7 @@ pub use partitioned::{append_batch, apply_prefilter, rows_in_range, PartitionedE
 pub use convert::to_column_data as column_data;
 
 use std::collections::HashMap;
+use std::sync::atomic::{AtomicUsize, Ordering};
 
 use polars::prelude::*;
 use query::check::{check_dataset, columns_read, inline_tables, tables_read, TypeOf};
@@ -33,6 +36,8 @@ pub struct PolarsEngine {
     patients: Option<std::ops::Range<i64>>,
     /// Patients of the universe besides those of the tables read (rows a source dropped).
     extra_patients: Vec<i64>,
+    /// Passes evaluated at once, on as many threads.
+    workers: usize,
 }
 
 impl PolarsEngine {
@@ -45,6 +50,7 @@ impl PolarsEngine {
             rows_per_pass: ROWS_PER_PASS,
             patients: None,
             extra_patients: Vec::new(),
+            workers: std::thread::available_parallelism().map_or(1, usize::from),
         }
     }
 
@@ -61,6 +67,13 @@ impl PolarsEngine {
     /// [`query::check::CodePrefilter`]), who must still be output.
     pub fn with_extra_patients(mut self, ids: Vec<i64>) -> Self {
         self.extra_patients = ids;
+        self
+    }
+
+    /// Sets how many passes are evaluated at once (on as many threads; default: the
+    /// machine's cores). The rows of the passes running at once share the rows per pass.
+    pub fn with_workers(mut self, workers: usize) -> Self {
+        self.workers = workers.max(1);
         self
     }
 
@@ -164,36 +177,114 @@ impl Engine for PolarsEngine {
         let mut types = TypeOf::new();
         let column_types: Vec<query::Type> =
             dataset.columns.iter().map(|(_, s)| types.of(s)).collect();
-        let per_pass = dates_per_pass(n, index_dates.len(), self.rows_per_pass);
-        for chunk in index_dates.chunks(per_pass) {
-            let pass = Pass::new(&shared, chunk.to_vec());
-            let population = pass.pval(&dataset.population)?;
-            let columns = dataset
-                .columns
-                .iter()
-                .map(|(_, s)| pass.pval(s))
-                .collect::<Result<Vec<PVal>, EngineError>>()?;
-            for (i, &date) in chunk.iter().enumerate() {
-                let selected = selected_ranks(&population, i, n)?;
-                let patient_ids = selected
-                    .iter()
-                    .map(|&r| shared.universe[r as usize])
-                    .collect();
-                let mut out = Vec::with_capacity(columns.len());
-                for (pv, &ty) in columns.iter().zip(&column_types) {
-                    out.push(column_at(pv, ty, i, n, &selected)?);
+        let workers = self.workers.min(index_dates.len()).max(1);
+        // Each of the passes running at once aims at its share of the rows, so memory stays
+        // as for one pass; the number of passes is a multiple of the workers (balanced).
+        let per_pass = dates_per_pass(n, index_dates.len(), self.rows_per_pass / workers);
+        let passes = index_dates.len().div_ceil(per_pass).div_ceil(workers) * workers;
+        let chunks = balanced_chunks(index_dates, passes);
+        let run_pass = |chunk: &[Date]| evaluate_pass(&shared, dataset, chunk, &column_types);
+        if workers == 1 || chunks.len() == 1 {
+            for chunk in &chunks {
+                for (date, batch) in run_pass(chunk)? {
+                    sink(date, batch)?;
                 }
-                sink(
-                    date,
-                    Batch {
-                        patient_ids,
-                        columns: out,
-                    },
-                )?;
             }
+            return Ok(());
         }
-        Ok(())
+        // Passes on `workers` threads; their batches reach the sink on this thread, in date
+        // order. Few results wait: each worker takes its next pass only once the channel has
+        // room, and a failure stops the others at their next pass.
+        let next = AtomicUsize::new(0);
+        std::thread::scope(|scope| {
+            let (tx, rx) = std::sync::mpsc::sync_channel::<(usize, PassResult)>(workers);
+            for _ in 0..workers {
+                let (tx, next, chunks, run_pass) = (tx.clone(), &next, &chunks, &run_pass);
+                scope.spawn(move || loop {
+                    let i = next.fetch_add(1, Ordering::Relaxed);
+                    let Some(chunk) = chunks.get(i) else { break };
+                    if tx.send((i, run_pass(chunk))).is_err() {
+                        break;
+                    }
+                });
+            }
+            drop(tx);
+            let mut waiting = std::collections::BTreeMap::new();
+            let mut due = 0;
+            let delivered = (|| {
+                for (i, result) in &rx {
+                    waiting.insert(i, result);
+                    while let Some(result) = waiting.remove(&due) {
+                        for (date, batch) in result? {
+                            sink(date, batch)?;
+                        }
+                        due += 1;
+                    }
+                }
+                Ok(())
+            })();
+            if delivered.is_err() {
+                next.store(chunks.len(), Ordering::Relaxed);
+            }
+            drop(rx);
+            delivered
+        })
     }
+}
+
+/// `dates` cut into `parts` runs of consecutive dates whose lengths differ by at most one
+/// (fewer when there are fewer dates).
+fn balanced_chunks(dates: &[Date], parts: usize) -> Vec<&[Date]> {
+    let parts = parts.clamp(1, dates.len().max(1));
+    let (size, longer) = (dates.len() / parts, dates.len() % parts);
+    let mut chunks = Vec::with_capacity(parts);
+    let mut start = 0;
+    for i in 0..parts {
+        let end = start + size + usize::from(i < longer);
+        chunks.push(&dates[start..end]);
+        start = end;
+    }
+    chunks
+}
+
+/// The batches of one pass, by index date.
+type PassResult = Result<Vec<(Date, Batch)>, EngineError>;
+
+/// Evaluates the population and the columns of `dataset` for the index dates of one pass.
+fn evaluate_pass(
+    shared: &Shared<'_>,
+    dataset: &Dataset,
+    chunk: &[Date],
+    column_types: &[query::Type],
+) -> PassResult {
+    let n = shared.universe.len();
+    let pass = Pass::new(shared, chunk.to_vec());
+    let population = pass.pval(&dataset.population)?;
+    let columns = dataset
+        .columns
+        .iter()
+        .map(|(_, s)| pass.pval(s))
+        .collect::<Result<Vec<PVal>, EngineError>>()?;
+    let mut batches = Vec::with_capacity(chunk.len());
+    for (i, &date) in chunk.iter().enumerate() {
+        let selected = selected_ranks(&population, i, n)?;
+        let patient_ids = selected
+            .iter()
+            .map(|&r| shared.universe[r as usize])
+            .collect();
+        let mut out = Vec::with_capacity(columns.len());
+        for (pv, &ty) in columns.iter().zip(column_types) {
+            out.push(column_at(pv, ty, i, n, &selected)?);
+        }
+        batches.push((
+            date,
+            Batch {
+                patient_ids,
+                columns: out,
+            },
+        ));
+    }
+    Ok(batches)
 }
 
 /// The ranks of the patients for whom the population is true on date `i` of the pass.
@@ -241,4 +332,25 @@ fn column_at(
         }
     };
     convert::to_column_data(&c, ty).map_err(polars_err)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn balanced_chunks_cover_the_dates_in_order_with_lengths_within_one() {
+        let dates: Vec<Date> = (0..25).map(Date).collect();
+        for parts in 1..=30 {
+            let chunks = balanced_chunks(&dates, parts);
+            assert_eq!(chunks.len(), parts.min(25), "{parts} parts");
+            assert_eq!(chunks.concat(), dates, "{parts} parts");
+            let (min, max) = (
+                chunks.iter().map(|c| c.len()).min().unwrap(),
+                chunks.iter().map(|c| c.len()).max().unwrap(),
+            );
+            assert!(max - min <= 1, "{parts} parts: lengths {min}..{max}");
+        }
+        assert!(balanced_chunks(&[], 3).iter().all(|c| c.is_empty()));
+    }
 }

@@ -20,6 +20,7 @@ pub struct PartitionedEngine {
     location: String,
     patients_per_partition: usize,
     rows_per_pass: usize,
+    workers: Option<usize>,
 }
 
 impl PartitionedEngine {
@@ -35,7 +36,14 @@ impl PartitionedEngine {
             location: location.into(),
             patients_per_partition: patients_per_partition.max(1),
             rows_per_pass: crate::ROWS_PER_PASS,
+            workers: None,
         }
+    }
+
+    /// Sets how many passes of a partition are evaluated at once ([`PolarsEngine::with_workers`]).
+    pub fn with_workers(mut self, workers: usize) -> Self {
+        self.workers = Some(workers);
+        self
     }
 
     /// Sets the number of (patient, index date) pairs a pass aims at.
@@ -167,10 +175,13 @@ impl Engine for PartitionedEngine {
                 }
                 tables.insert(schema.name.clone(), part);
             }
-            let engine = PolarsEngine::new(tables, self.location.clone())
+            let mut engine = PolarsEngine::new(tables, self.location.clone())
                 .with_rows_per_pass(self.rows_per_pass)
                 .with_patient_range(range)
                 .with_extra_patients(extra);
+            if let Some(w) = self.workers {
+                engine = engine.with_workers(w);
+            }
             engine.run(dataset, index_dates, &mut |date, batch| {
                 match out.get_mut(&date) {
                     Some(b) => append_batch(b, batch),

@@ -48,16 +48,20 @@ fn check_seed(seed: u64) -> Result<(), String> {
         .map_err(|e| format!("interpreter: {e}"))?;
     // Small passes, so that passes and shared values are exercised too.
     let rows = 1 + (seed >> 7) as usize % 40;
+    // One to three passes at once, so that passes on several threads share values too.
+    let workers = 1 + (seed >> 17) as usize % 3;
     let got = PolarsEngine::new(frames.clone(), "memory")
         .with_rows_per_pass(rows)
+        .with_workers(workers)
         .run_all(&dataset, &dates)
-        .map_err(|e| format!("polars: {e}"))?;
+        .map_err(|e| format!("polars ({workers} workers): {e}"))?;
     same(&expected, &got).map_err(|e| format!("{e}\n{dataset:#?}"))?;
     // Partitions of 1 to 4 patients, so that every boundary case (a patient only in an inline
     // table, rows cut by a codelist prefilter) meets a partition edge.
     let per_partition = 1 + (seed >> 13) as usize % 4;
     let got = PartitionedEngine::new(frames, "memory", per_partition)
         .with_rows_per_pass(rows)
+        .with_workers(workers)
         .run_all(&dataset, &dates)
         .map_err(|e| format!("polars, partitions of {per_partition}: {e}"))?;
     same(&expected, &got).map_err(|e| format!("partitions of {per_partition}: {e}\n{dataset:#?}"))
