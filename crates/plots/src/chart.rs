@@ -44,7 +44,7 @@ pub enum DrawError {
         /// The chart's title.
         title: String,
         /// The encoder's error.
-        source: image::ImageError,
+        source: jpeg_encoder::EncodingError,
     },
 }
 
@@ -213,8 +213,17 @@ pub fn render_jpeg(
 
 fn encode(rgb: &[u8], title: &str) -> Result<Vec<u8>, DrawError> {
     let mut out = Vec::new();
-    image::codecs::jpeg::JpegEncoder::new_with_quality(&mut out, JPEG_QUALITY)
-        .encode(rgb, WIDTH, HEIGHT, image::ExtendedColorType::Rgb8)
+    let mut encoder = jpeg_encoder::Encoder::new(&mut out, JPEG_QUALITY);
+    // Full-resolution colour: thin coloured lines keep their colour.
+    encoder.set_sampling_factor(jpeg_encoder::SamplingFactor::F_1_1);
+    #[allow(clippy::cast_possible_truncation)] // WIDTH and HEIGHT are constants below 2^16.
+    encoder
+        .encode(
+            rgb,
+            WIDTH as u16,
+            HEIGHT as u16,
+            jpeg_encoder::ColorType::Rgb,
+        )
         .map_err(|source| DrawError::Encode {
             title: title.to_string(),
             source,
