@@ -189,3 +189,80 @@ fn parse_cell<T: std::str::FromStr>(cell: &str) -> Result<Option<T>, ()> {
         cell.parse().map(Some).map_err(|_| ())
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const HEADER: &str = "patient_id,had_pulse_ox,region,age,age_band,sex\n";
+
+    /// Arguments over the repository's study, reading `input` and writing `output`.
+    fn args(input: &Path, output: &Path, runs: usize) -> Args {
+        Args {
+            input_dir: input.to_path_buf(),
+            output_dir: output.to_path_buf(),
+            runs,
+            study_definition: Path::new(env!("CARGO_MANIFEST_DIR"))
+                .join("../analysis/study_definition.yaml"),
+        }
+    }
+
+    /// `bench` over one `input_2020-01-01.csv` holding `body` after the header.
+    fn bench_one(body: &str) -> (tempfile::TempDir, Result<(), String>) {
+        let tmp = tempfile::tempdir().unwrap();
+        let input = tmp.path().join("in");
+        std::fs::create_dir(&input).unwrap();
+        std::fs::write(
+            input.join("input_2020-01-01.csv"),
+            format!("{HEADER}{body}"),
+        )
+        .unwrap();
+        let result = bench(&args(&input, &tmp.path().join("out"), 2));
+        (tmp, result)
+    }
+
+    #[test]
+    fn writes_the_rows_back_byte_for_byte() {
+        let body = "1,0,London,45,40-49,M\n2,1,,0,0,\n7,0,North East,120,80+,F\n";
+        let (tmp, result) = bench_one(body);
+        result.unwrap();
+        let written = std::fs::read_to_string(tmp.path().join("out/input_2020-01-01.csv")).unwrap();
+        assert_eq!(written, format!("{HEADER}{body}"));
+    }
+
+    #[test]
+    fn bad_input_is_an_error_naming_the_place() {
+        for (body, want) in [
+            ("1,0,\"London\",45,40-49,M\n", "line 2: quoted fields"),
+            ("1,0,London,forty,40-49,M\n", "line 2: age \"forty\""),
+            ("1,2,London,45,40-49,M\n", "line 2: had_pulse_ox \"2\""),
+            ("x,0,London,45,40-49,M\n", "line 2: patient_id \"x\""),
+            ("1,0,London,45\n", "line 2: too few fields"),
+            ("1,0,London,45,40-49,M,extra\n", "line 2: too many fields"),
+        ] {
+            let (_tmp, result) = bench_one(body);
+            let err = result.unwrap_err();
+            assert!(err.contains(want), "{body:?}: {err}");
+        }
+    }
+
+    #[test]
+    fn a_folder_without_cohorts_or_other_columns_is_an_error() {
+        let tmp = tempfile::tempdir().unwrap();
+        let out = tmp.path().join("out");
+        let err = bench(&args(tmp.path(), &out, 1)).unwrap_err();
+        assert!(err.contains("no input_*.csv files"), "{err}");
+        std::fs::write(
+            tmp.path().join("input_2020-01-01.csv"),
+            "patient_id,age\n1,45\n",
+        )
+        .unwrap();
+        let err = bench(&args(tmp.path(), &out, 1)).unwrap_err();
+        assert!(
+            err.contains("columns [\"patient_id\", \"age\"], expected"),
+            "{err}"
+        );
+        let err = bench(&args(tmp.path(), &out, 0)).unwrap_err();
+        assert!(err.contains("RUNS must be at least 1"), "{err}");
+    }
+}
