@@ -31,9 +31,9 @@
       in the patients from --growth-base's time)
 
 Each timed command is one process: wall time (median of --runs, after --warmup untimed runs)
-and its peak resident set size (its ru_maxrss, from GNU `/usr/bin/time -f %M` around it). Our side runs the release binary `$CARGO_TARGET_DIR/release/xtask` that `cargo
-xtask` builds (built once first, untimed), unless --via-cargo. Everything is written under
-benchmarks/work/. Exit status: 0 when every requested part ran and its outputs checked out
+and its peak resident set size (its ru_maxrss, from GNU `/usr/bin/time -f %M` around it).
+Our side runs the release binary `$CARGO_TARGET_DIR/release/xtask` that `cargo xtask` builds
+(built once first, untimed), unless --via-cargo. Everything is written under benchmarks/work/. Exit status: 0 when every requested part ran and its outputs checked out
 (targets missed are reported, not fatal unless --strict), 1 otherwise.
 
 Run benchmarks/setup.sh first, then: benchmarks/.venv/bin/python benchmarks/compare.py
@@ -407,7 +407,7 @@ class Harness:
 
     def part_b(self) -> None:
         print(f"compare: (b) generate-ehr --patients {self.args.patients}", file=sys.stderr)
-        m, counts, identical, runs = self.generate_tables("b", self.args.patients, self.args.runs, self.args.warmup)
+        m, counts, identical, runs = self.generate_tables(self.args.patients, self.args.runs, self.args.warmup)
         self.add_row("b", m)
         self.notes.append(
             f"(b) tables: {counts['patients']:,} patients, {counts['practice_registrations']:,} registrations, "
@@ -420,7 +420,7 @@ class Harness:
             self.failures.append("(b) generate-ehr with the same seed wrote different bytes across runs")
         self.target_check(f"(b) generate-ehr {self.args.patients:,} patients < 30 s: {m.median:.1f} s", m.median < 30)
 
-    def generate_tables(self, part: str, patients: int, runs: int, warmup: int,
+    def generate_tables(self, patients: int, runs: int, warmup: int,
                         label: str = "ours: generate-ehr") -> tuple[Measurement, dict[str, int], bool, int]:
         """Times generate-ehr into `work/ehr_<patients>` (emptied before every run) and checks that
         every run wrote the same bytes. Returns (measurement, rows per table, identical, runs).
@@ -666,8 +666,11 @@ class Harness:
                               f"SHA-256 as recorded); its generate-ehr figures were measured {row['gen_stored']}")
         else:
             print(f"compare: (g) generate-ehr --patients {patients}", file=sys.stderr)
-            gen, counts, identical, n = self.generate_tables("g", patients, runs, warmup,
+            gen, counts, identical, n = self.generate_tables(patients, runs, warmup,
                                                              label=f"ours: generate-ehr ({size})")
+            self.notes.append(f"(g) {size}: tables of {counts['clinical_events']:,} clinical events; "
+                              + (f"byte-identical across the {n} runs: {'yes' if identical else 'NO'}" if n > 1 else
+                                 "1 run, so no check of the same bytes across runs"))
             if counts["patients"] != patients:
                 raise PartFailed(f"generate-ehr wrote {counts['patients']} patients, asked for {patients}")
             if not identical:

@@ -166,6 +166,8 @@ class CompareHarness(unittest.TestCase):
                                  r"[0-9.]+× \| 1\.00× \|")
         self.assertRegex(report, r"\| 600 \(1 run\) \|")
         self.assertIn("(g) 300 patients: all 25 dates: same row counts", report)
+        self.assertRegex(report, r"\(g\) 300 patients: tables of [0-9,]+ clinical events; byte-identical across the 2 runs: yes")
+        self.assertRegex(report, r"\(g\) 600 patients: tables of [0-9,]+ clinical events; 1 run, so no check")
         self.assertIn("(g) 600 patients: 2 dates (2019-01-01, 2020-06-01): same row counts", report)
         self.assertIn("(g) 600 patients: the outputs (", report)
         self.assertIn("deleted after the check", report)
