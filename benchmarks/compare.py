@@ -21,15 +21,19 @@
       the time split into start-up, query and result transfer (SRO_SQL_TIMINGS); the files
       must equal the polars engine's
   (w) the CSV writer alone, over the 25 cohorts of (b)'s tables: DuckDB's `COPY … TO csv`
-      (duckdb_csv_writer.py, 2 threads) vs our output::write_batch (`cargo bench -p cohort
-      --bench csv_writer`), each timing only its writing (target: ours <= 1.3x DuckDB's time);
+      (duckdb_csv_writer.py, 2 threads) vs our output::write_batch (the driver's hidden
+      `bench-csv-writer`), each timing only its writing (target: ours <= 1.3x DuckDB's time);
       both must hold the same rows
+  (g) the growth curve: for each --growth-sizes patients, generate-ehr (or its stored tables),
+      then DuckDB and ours over them as in (c), rows checked (every date, or a sample at the
+      large sizes), the outputs deleted after; a table of time and peak RSS per size (targets
+      at the large sizes: generate-ehr < 60 s, ours peak <= 2 GB, ours time <= 1.1 x linear
+      in the patients from --growth-base's time)
 
 Each timed command is one process: wall time (median of --runs, after --warmup untimed runs)
-and its peak resident set size (getrusage of the waited-for child, as `/usr/bin/time -v`
-reports it). Our side runs the release binary `$CARGO_TARGET_DIR/release/xtask` that `cargo
-xtask` builds (built once first, untimed), unless --via-cargo. Everything is written under
-benchmarks/work/. Exit status: 0 when every requested part ran and its outputs checked out
+and its peak resident set size (its ru_maxrss, from GNU `/usr/bin/time -f %M` around it).
+Our side runs the release binary `$CARGO_TARGET_DIR/release/xtask` that `cargo xtask` builds
+(built once first, untimed), unless --via-cargo. Everything is written under benchmarks/work/. Exit status: 0 when every requested part ran and its outputs checked out
 (targets missed are reported, not fatal unless --strict), 1 otherwise.
 
 Run benchmarks/setup.sh first, then: benchmarks/.venv/bin/python benchmarks/compare.py
@@ -40,6 +44,7 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import hashlib
+import json
 import os
 import platform
 import re
@@ -91,13 +96,41 @@ def shell_words(command: list[str]) -> str:
     return " ".join(shlex.quote(str(c)) for c in command)
 
 
+GNU_TIME = Path("/usr/bin/time")
+_gnu_time_ok: bool | None = None
+
+
+def gnu_time_ok() -> bool:
+    """Whether /usr/bin/time is GNU time and reports `%M` to a file (checked once)."""
+    global _gnu_time_ok
+    if _gnu_time_ok is None:
+        import tempfile
+
+        with tempfile.TemporaryDirectory() as tmp:
+            out = Path(tmp) / "maxrss"
+            try:
+                ok = subprocess.run([GNU_TIME, "-f", "%M", "-o", out, "true"], capture_output=True).returncode == 0
+                _gnu_time_ok = ok and out.read_text().strip().splitlines()[-1].isdigit()
+            except (OSError, IndexError):
+                _gnu_time_ok = False
+    return _gnu_time_ok
+
+
 def run_timed(command: list[str], cwd: Path, log: Path) -> tuple[float, int]:
-    """Runs `command`, output to `log`; returns (wall seconds, peak RSS bytes). Raises on failure."""
+    """Runs `command`, output to `log`; returns (wall seconds, peak RSS bytes). Raises on failure.
+
+    The peak is the command's `ru_maxrss` as GNU time (`/usr/bin/time -f %M`) reports it. Not
+    our own `wait4`: Linux starts a child's maxrss at its parent's peak (vfork, fork and exec
+    keep it), so this harness's own memory would be a floor under every figure. Without GNU
+    time, `wait4` it is, and the report says so."""
     log.parent.mkdir(parents=True, exist_ok=True)
+    maxrss = log.with_name(log.name + ".maxrss")
+    maxrss.unlink(missing_ok=True)
+    wrapped = [GNU_TIME, "-f", "%M", "-o", maxrss, *command] if gnu_time_ok() else command
     with open(log, "wb") as out:
         started = time.perf_counter()
         try:
-            proc = subprocess.Popen([str(c) for c in command], cwd=cwd, stdout=out, stderr=subprocess.STDOUT)
+            proc = subprocess.Popen([str(c) for c in wrapped], cwd=cwd, stdout=out, stderr=subprocess.STDOUT)
         except OSError as err:
             raise PartFailed(f"cannot start `{shell_words(command)}`: {err}") from None
         _, status, usage = os.wait4(proc.pid, 0)
@@ -109,7 +142,12 @@ def run_timed(command: list[str], cwd: Path, log: Path) -> tuple[float, int]:
             f"`{shell_words(command)}` (in {cwd}) exited {proc.returncode}; log {log}:\n    "
             + "\n    ".join(tail)
         )
-    return elapsed, usage.ru_maxrss * 1024  # Linux reports KiB
+    if not gnu_time_ok():
+        return elapsed, usage.ru_maxrss * 1024  # Linux reports KiB
+    try:
+        return elapsed, int(maxrss.read_text().strip().splitlines()[-1]) * 1024  # KiB
+    except (OSError, ValueError, IndexError):
+        raise PartFailed(f"GNU time wrote no peak RSS for `{shell_words(command)}` to {maxrss}") from None
 
 
 def measure(m: Measurement, runs: int, warmup: int, cwd: Path, logs: Path, before=None, check=None) -> Measurement:
@@ -192,6 +230,27 @@ def cluster_peak_rss(cluster_dir: str) -> int:
 
 def reset_dir(path: Path) -> None:
     shutil.rmtree(path, ignore_errors=True)
+
+
+def table_digests(folder: Path) -> dict[str, str]:
+    """SHA-256 of each table file of the contract in `folder`, read in 16 MiB blocks."""
+    digests = {}
+    for table in duckdb_cohorts.TABLE_COLUMNS:
+        h = hashlib.sha256()
+        with open(folder / f"{table}.parquet", "rb") as f:
+            while block := f.read(1 << 24):
+                h.update(block)
+        digests[table] = h.hexdigest()
+    return digests
+
+
+def duckdb_command(tables: Path, out: Path) -> list:
+    """The DuckDB baseline over the Parquet folder `tables`, the 25 dates, into `out`."""
+    return [sys.executable, HERE / "duckdb_cohorts.py", tables, out, "--threads", "2", "--index-date-range", INDEX_DATE_RANGE]
+
+
+def folder_bytes(folder: Path) -> int:
+    return sum(p.stat().st_size for p in folder.glob("*") if p.is_file())
 
 
 def capture(command: list[str], cwd: Path | None = None) -> str:
@@ -340,16 +399,35 @@ class Harness:
         self.target_check(f"(a) run-all ≥ 20× faster than cohortextractor: {ratio:.1f}×", ratio >= 20)
 
     # ---- (b) ------------------------------------------------------------------------------
-    def generated_dir(self) -> Path:
-        return self.work / f"ehr_{self.args.patients}"
+    def generated_dir(self, patients: int | None = None) -> Path:
+        return self.work / f"ehr_{self.args.patients if patients is None else patients}"
 
     def tables_dir(self) -> Path:
         return self.args.tables.resolve() if self.args.tables else self.generated_dir()
 
     def part_b(self) -> None:
         print(f"compare: (b) generate-ehr --patients {self.args.patients}", file=sys.stderr)
+        m, counts, identical, runs = self.generate_tables(self.args.patients, self.args.runs, self.args.warmup)
+        self.add_row("b", m)
+        self.notes.append(
+            f"(b) tables: {counts['patients']:,} patients, {counts['practice_registrations']:,} registrations, "
+            f"{counts['clinical_events']:,} clinical events ({counts['clinical_events'] / max(counts['patients'], 1):.1f} "
+            f"per patient); byte-identical across the {runs} runs: {'yes' if identical else 'NO'}"
+        )
+        if counts["patients"] != self.args.patients:
+            raise PartFailed(f"generate-ehr wrote {counts['patients']} patients, asked for {self.args.patients}")
+        if not identical:
+            self.failures.append("(b) generate-ehr with the same seed wrote different bytes across runs")
+        self.target_check(f"(b) generate-ehr {self.args.patients:,} patients < 30 s: {m.median:.1f} s", m.median < 30)
+
+    def generate_tables(self, patients: int, runs: int, warmup: int,
+                        label: str = "ours: generate-ehr") -> tuple[Measurement, dict[str, int], bool, int]:
+        """Times generate-ehr into `work/ehr_<patients>` (emptied before every run) and checks that
+        every run wrote the same bytes. Returns (measurement, rows per table, identical, runs).
+        When they were identical, `work/ehr_<patients>.json` records the seed, the tables'
+        SHA-256 and the measurement, so part g can reuse the folder (`stored_tables`)."""
         self.require_subcommand("generate-ehr")
-        out = self.generated_dir()
+        out = self.generated_dir(patients)
         digests: list[dict[str, str]] = []
 
         def check():
@@ -357,30 +435,46 @@ class Harness:
             missing = [str(p) for p in files.values() if not p.is_file()]
             if missing:
                 raise PartFailed(f"generate-ehr did not write {', '.join(missing)}")
-            digests.append({t: hashlib.sha256(p.read_bytes()).hexdigest() for t, p in files.items()})
+            digests.append(table_digests(out))
 
+        manifest = self.manifest_path(patients)
+        manifest.unlink(missing_ok=True)
         m = measure(
-            Measurement("ours: generate-ehr",
-                        self.xtask("generate-ehr", "--patients", str(self.args.patients), "--seed", str(self.args.seed),
+            Measurement(label,
+                        self.xtask("generate-ehr", "--patients", str(patients), "--seed", str(self.args.seed),
                                    "--format", "parquet", "--output-dir", out)),
-            self.args.runs, self.args.warmup, self.root, self.logs, before=lambda: reset_dir(out), check=check,
+            runs, warmup, self.root, self.logs, before=lambda: reset_dir(out), check=check,
         )
-        self.add_row("b", m)
         con = duckdb.connect()
         counts = {t: con.execute(f"SELECT count(*) FROM read_parquet('{out / (t + '.parquet')}')").fetchone()[0]
                   for t in duckdb_cohorts.TABLE_COLUMNS}
         con.close()
         identical = all(d == digests[0] for d in digests)
-        self.notes.append(
-            f"(b) tables: {counts['patients']:,} patients, {counts['practice_registrations']:,} registrations, "
-            f"{counts['clinical_events']:,} clinical events ({counts['clinical_events'] / max(counts['patients'], 1):.1f} "
-            f"per patient); byte-identical across the {len(digests)} runs: {'yes' if identical else 'NO'}"
-        )
-        if counts["patients"] != self.args.patients:
-            raise PartFailed(f"generate-ehr wrote {counts['patients']} patients, asked for {self.args.patients}")
-        if not identical:
-            self.failures.append("(b) generate-ehr with the same seed wrote different bytes across runs")
-        self.target_check(f"(b) generate-ehr {self.args.patients:,} patients < 30 s: {m.median:.1f} s", m.median < 30)
+        if identical and counts["patients"] == patients:
+            manifest.write_text(json.dumps({
+                "patients": patients, "seed": self.args.seed, "sha256": digests[-1], "counts": counts,
+                "generate_ehr": {"seconds": m.seconds, "peak_rss": m.peak_rss, "command": shell_words(m.command),
+                                 "measured": dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
+                                 "commit": self.commit()},
+            }, indent=1) + "\n")
+        return m, counts, identical, len(digests)
+
+    def manifest_path(self, patients: int) -> Path:
+        return self.work / f"ehr_{patients}.json"
+
+    def stored_tables(self, patients: int) -> dict | None:
+        """The manifest of `work/ehr_<patients>` when the folder is complete, was generated with
+        this --seed and still has the recorded bytes (SHA-256 of every table); else None."""
+        try:
+            stored = json.loads(self.manifest_path(patients).read_text())
+        except (OSError, ValueError):
+            return None
+        out = self.generated_dir(patients)
+        if stored.get("patients") != patients or stored.get("seed") != self.args.seed:
+            return None
+        if not all((out / f"{t}.parquet").is_file() for t in duckdb_cohorts.TABLE_COLUMNS):
+            return None
+        return stored if table_digests(out) == stored.get("sha256") else None
 
     # ---- (c) ------------------------------------------------------------------------------
     def part_c(self) -> None:
@@ -390,12 +484,8 @@ class Harness:
         c = self.work / "c"
         duck_out, our_out = c / "duckdb", c / "ours"
         print(f"compare: (c) DuckDB over {tables}", file=sys.stderr)
-        duck = measure(
-            Measurement("DuckDB (duckdb_cohorts.py, 2 threads)",
-                        [sys.executable, HERE / "duckdb_cohorts.py", tables, duck_out, "--threads", "2",
-                         "--index-date-range", INDEX_DATE_RANGE]),
-            self.args.runs, self.args.warmup, HERE, self.logs, before=lambda: reset_dir(duck_out),
-        )
+        duck = measure(Measurement("DuckDB (duckdb_cohorts.py, 2 threads)", duckdb_command(tables, duck_out)),
+                       self.args.runs, self.args.warmup, HERE, self.logs, before=lambda: reset_dir(duck_out))
         print("compare: (c) our generate_cohort --database-url", file=sys.stderr)
         try:
             self.require_subcommand("exec")
@@ -403,23 +493,25 @@ class Harness:
         except PartFailed:
             self.add_row("c", duck)
             raise
-        ours = measure(
-            Measurement("ours: generate_cohort --database-url",
-                        self.xtask("exec", "cohortextractor:latest", "generate_cohort", "--study-definition",
-                                   "study_definition", "--index-date-range", INDEX_DATE_RANGE, "--output-dir", our_out,
-                                   "--database-url", f"file://{tables}")),
-            self.args.runs, self.args.warmup, study, self.logs, before=lambda: reset_dir(our_out),
-        )
+        ours = measure(Measurement("ours: generate_cohort --database-url", self.cohort_command(tables, our_out)),
+                       self.args.runs, self.args.warmup, study, self.logs, before=lambda: reset_dir(our_out))
         ratio = duck.median / ours.median
         self.add_row("c", duck)
         self.add_row("c", ours, f"**{ratio:.2f}× DuckDB's speed**")
         self.target_check(f"(c) ours no slower than DuckDB: {ratio:.2f}× DuckDB's speed", ratio >= 1)
         self.target_check(f"(c) ours peak RSS < 4 GB: {ours.peak / 1e9:.2f} GB", ours.peak < 4e9)
-        self.compare_outputs(duck_out, our_out)
+        self.per_date = self.compare_outputs(duck_out, our_out)
 
-    def compare_outputs(self, duck_out: Path, our_out: Path) -> None:
-        """Per date: row counts, had_pulse_ox sums and whole rows must agree."""
-        dates = duckdb_cohorts.parse_index_date_range(INDEX_DATE_RANGE)
+    def cohort_command(self, tables: Path, out: Path) -> list[str]:
+        """Our generate_cohort over the Parquet folder `tables`, the 25 dates, into `out`."""
+        return self.xtask("exec", "cohortextractor:latest", "generate_cohort", "--study-definition", "study_definition",
+                          "--index-date-range", INDEX_DATE_RANGE, "--output-dir", out, "--database-url", f"file://{tables}")
+
+    def compare_outputs(self, duck_out: Path, our_out: Path, dates: list[dt.date] | None = None,
+                        part: str = "(c)") -> list[str]:
+        """Per date (default: all 25): row counts, had_pulse_ox sums and whole rows must agree.
+        Records a note or a failure under `part`; returns the per-date table's lines."""
+        dates = dates or duckdb_cohorts.parse_index_date_range(INDEX_DATE_RANGE)
         con = duckdb.connect()
         con.execute("SET threads = 2")
         lines, bad = ["| date | rows (DuckDB) | rows (ours) | had_pulse_ox (DuckDB) | had_pulse_ox (ours) | rows differing |",
@@ -429,7 +521,7 @@ class Harness:
             files = [duck_out / name, our_out / name]
             for f in files:
                 if not f.is_file():
-                    raise PartFailed(f"(c) missing output {f}")
+                    raise PartFailed(f"{part} missing output {f}")
             srcs = [f"read_csv('{f}', header=true, all_varchar=true)" for f in files]
             headers = [f.open().readline().strip() for f in files]
             stats = [con.execute(f"SELECT count(*), COALESCE(sum(CAST(had_pulse_ox AS BIGINT)), 0) FROM {s}").fetchone() for s in srcs]
@@ -442,11 +534,13 @@ class Harness:
                 bad.append(f"{date}: DuckDB {stats[0]} vs ours {stats[1]}, differing rows {differing}"
                            + (f" (headers {headers[0]!r} vs {headers[1]!r})" if headers[0] != headers[1] else ""))
         con.close()
-        self.per_date = lines
         if bad:
-            self.failures.append("(c) outputs differ:\n  " + "\n  ".join(bad))
+            self.failures.append(f"{part} outputs differ:\n  " + "\n  ".join(bad))
         else:
-            self.notes.append(f"(c) all {len(dates)} dates: same row counts, same had_pulse_ox sums, identical rows")
+            self.notes.append(f"{part} {'all ' if len(dates) == 25 else ''}{len(dates)} dates"
+                              f"{'' if len(dates) == 25 else ' (' + ', '.join(map(str, dates)) + ')'}: "
+                              "same row counts, same had_pulse_ox sums, identical rows")
+        return lines
 
     # ---- (w) ------------------------------------------------------------------------------
     def part_w(self) -> None:
@@ -456,17 +550,16 @@ class Harness:
             raise PartFailed(f"no Parquet tables in {tables} (run part b, or pass --tables DIR)")
         w = self.work / "w"
         rows_dir, duck_out, our_out = w / "rows", w / "duckdb", w / "ours"
-        if len(list(rows_dir.glob("input_*.csv"))) != 25:
+        w.mkdir(parents=True, exist_ok=True)
+        source = w / "rows.source"  # the tables the cached rows were computed from
+        if len(list(rows_dir.glob("input_*.csv"))) != 25 or not source.is_file() or source.read_text() != str(tables):
             print(f"compare: (w) the 25 cohorts over {tables} (DuckDB, untimed)", file=sys.stderr)
             reset_dir(rows_dir)
-            run_timed([sys.executable, HERE / "duckdb_cohorts.py", tables, rows_dir, "--threads", "2",
-                       "--index-date-range", INDEX_DATE_RANGE], HERE, self.logs / "w-rows.log")
-        print("compare: (w) building the Rust writer benchmark (untimed)", file=sys.stderr)
-        build = subprocess.run(["cargo", "bench", "-p", "cohort", "--bench", "csv_writer", "--no-run"],
-                               cwd=self.root, capture_output=True, text=True)
-        if build.returncode != 0:
-            raise PartFailed("`cargo bench -p cohort --bench csv_writer --no-run` failed:\n    "
-                             + "\n    ".join(build.stderr.strip().splitlines()[-10:]))
+            source.unlink(missing_ok=True)
+            run_timed(duckdb_command(tables, rows_dir), HERE, self.logs / "w-rows.log")
+            source.write_text(str(tables))
+        self.require_subcommand("bench-csv-writer")
+        study_dir = self.args.study_dir.resolve() if self.args.study_dir else self.root
 
         def timed(label: str, command: list, log_name: str) -> Measurement:
             """One process doing --runs timed writes; its own per-run times are the figures."""
@@ -488,7 +581,8 @@ class Harness:
                      [sys.executable, HERE / "duckdb_csv_writer.py", rows_dir, duck_out, "--runs", runs, "--threads", "2"],
                      "w-duckdb.log")
         ours = timed("ours: output::write_batch (csv)",
-                     ["cargo", "bench", "-q", "-p", "cohort", "--bench", "csv_writer", "--", rows_dir, our_out, runs],
+                     self.xtask("bench-csv-writer", rows_dir, our_out, runs, "--study-definition",
+                                study_dir / "analysis" / "study_definition.yaml"),
                      "w-ours.log")
         ratio = ours.median / duck.median
         self.add_row("w", duck)
@@ -518,6 +612,131 @@ class Harness:
         else:
             self.notes.append(f"(w) all {len(names)} files hold the same rows as DuckDB's "
                               f"({same_bytes} byte-identical, the rest equal as values)")
+
+    # ---- (g) ------------------------------------------------------------------------------
+    def part_g(self) -> None:
+        """The growth curve: generate-ehr, DuckDB and ours at each of --growth-sizes patients."""
+        self.require_subcommand("generate-ehr")
+        self.require_subcommand("exec")
+        study = self.our_study()
+        dates = duckdb_cohorts.parse_index_date_range(INDEX_DATE_RANGE)
+        sample = self.sample_dates(dates)
+        for patients in self.args.growth_sizes:
+            large = patients >= self.args.growth_large
+            runs, warmup = (self.args.growth_runs_large, 0) if large else (self.args.runs, self.args.warmup)
+            self._part_g(study, patients, runs, warmup, sample if large else dates)
+        self.growth_targets()
+
+    def sample_dates(self, dates: list[dt.date]) -> list[dt.date]:
+        """--growth-sample-dates (first, middle, last or YYYY-MM-DD) as index dates of the study."""
+        named = {"first": dates[0], "middle": dates[len(dates) // 2], "last": dates[-1]}
+        picked = []
+        for word in self.args.growth_sample_dates.split(","):
+            word = word.strip()
+            try:
+                date = named[word] if word in named else dt.date.fromisoformat(word)
+            except ValueError:
+                raise PartFailed(f"--growth-sample-dates: {word!r} is not first, middle, last or a date") from None
+            if date not in dates:
+                raise PartFailed(f"--growth-sample-dates: {date} is not one of the study's index dates "
+                                 f"({dates[0]} to {dates[-1]} by month)")
+            if date not in picked:
+                picked.append(date)
+        return sorted(picked)
+
+    def _part_g(self, study: Path, patients: int, runs: int, warmup: int, dates: list[dt.date]) -> None:
+        size = f"{patients:,} patients"
+        g = self.work / "g" / str(patients)
+        duck_out, our_out = g / "duckdb", g / "ours"
+        reset_dir(g)
+        # About 0.9 KB of CSV per patient per side (25 dates), and 0.15 KB of tables.
+        need, free = patients * 1950, shutil.disk_usage(self.work).free
+        if free < need:
+            raise PartFailed(f"{size}: needs about {need / 1e9:.1f} GB free under {self.work}, "
+                             f"{free / 1e9:.1f} GB are")
+        row = {"patients": patients, "runs": runs, "warmup": warmup, "dates": len(dates)}
+        self.growth.append(row)
+        tables = self.generated_dir(patients)
+        stored = None if self.args.growth_regenerate else self.stored_tables(patients)
+        if stored:
+            gen = stored["generate_ehr"]
+            row["gen"] = Measurement("ours: generate-ehr (stored)", [], gen["seconds"], gen["peak_rss"])
+            row["gen_stored"] = f"{gen['measured']}, commit {gen['commit']}"
+            self.notes.append(f"(g) {size}: reused {tables.relative_to(self.work.parent)} (complete, same seed, "
+                              f"SHA-256 as recorded); its generate-ehr figures were measured {row['gen_stored']}")
+        else:
+            print(f"compare: (g) generate-ehr --patients {patients}", file=sys.stderr)
+            gen, counts, identical, n = self.generate_tables(patients, runs, warmup,
+                                                             label=f"ours: generate-ehr ({size})")
+            self.notes.append(f"(g) {size}: tables of {counts['clinical_events']:,} clinical events; "
+                              + (f"byte-identical across the {n} runs: {'yes' if identical else 'NO'}" if n > 1 else
+                                 "1 run, so no check of the same bytes across runs"))
+            if counts["patients"] != patients:
+                raise PartFailed(f"generate-ehr wrote {counts['patients']} patients, asked for {patients}")
+            if not identical:
+                self.failures.append(f"(g) {size}: generate-ehr with the same seed wrote different bytes across runs")
+            self.add_row("g", gen)
+            row["gen"] = gen
+        try:
+            print(f"compare: (g) DuckDB over {size}", file=sys.stderr)
+            duck = measure(Measurement(f"DuckDB (duckdb_cohorts.py, 2 threads; {size})", duckdb_command(tables, duck_out)),
+                           runs, warmup, HERE, self.logs, before=lambda: reset_dir(duck_out))
+            self.add_row("g", duck)
+            row["duck"] = duck
+            print(f"compare: (g) ours over {size}", file=sys.stderr)
+            ours = measure(Measurement(f"ours: generate_cohort --database-url ({size})", self.cohort_command(tables, our_out)),
+                           runs, warmup, study, self.logs, before=lambda: reset_dir(our_out))
+            self.add_row("g", ours, f"{ours.median / duck.median:.2f}× DuckDB's time")
+            row["ours"] = ours
+            row["details"] = self.compare_outputs(duck_out, our_out, dates, part=f"(g) {size}:")
+            row["out_bytes"] = (folder_bytes(duck_out), folder_bytes(our_out))
+        finally:
+            if not self.args.growth_keep_outputs:
+                reset_dir(g)
+        if "out_bytes" in row:
+            kept = "kept" if self.args.growth_keep_outputs else "deleted after the check"
+            self.notes.append(f"(g) {size}: the outputs ({row['out_bytes'][0] / 1e6:,.0f} MB DuckDB's, "
+                              f"{row['out_bytes'][1] / 1e6:,.0f} MB ours) {kept}; the tables are kept in "
+                              f"{tables.relative_to(self.work.parent)} ({folder_bytes(tables) / 1e6:,.0f} MB)")
+
+    def growth_targets(self) -> None:
+        """The issue's targets at the large sizes; the linear one against --growth-base's time."""
+        base = next((r for r in self.growth if r["patients"] == self.args.growth_base and "ours" in r), None)
+        for r in self.growth:
+            if r["patients"] < self.args.growth_large:
+                continue
+            size = f"{r['patients']:,} patients"
+            if "gen" in r:
+                stored = f" (stored: measured {r['gen_stored']})" if "gen_stored" in r else ""
+                self.target_check(f"(g) generate-ehr {size} < 60 s: {r['gen'].median:.1f} s{stored}",
+                                  r["gen"].median < 60)
+            if "ours" not in r:
+                continue
+            self.target_check(f"(g) ours {size} peak RSS ≤ 2 GB: {r['ours'].peak / 1e9:.2f} GB", r["ours"].peak <= 2e9)
+            if base is None:
+                self.notes.append(f"(g) {size}: no time at --growth-base {self.args.growth_base:,} patients, "
+                                  "so the linear-time target was not checked")
+                continue
+            bound = 1.1 * r["patients"] / base["patients"]
+            ratio = r["ours"].median / base["ours"].median
+            self.target_check(f"(g) ours {size} time ≤ {bound:.1f}× the {base['patients']:,}-patient time "
+                              f"(1.1× linear): {ratio:.2f}×", ratio <= bound)
+
+    def growth_table(self) -> list[str]:
+        """The growth curve as a Markdown table (one line per size that ran)."""
+        base = next((r for r in self.growth if r["patients"] == self.args.growth_base and "ours" in r), None)
+        fmt = lambda m: f"{m.median:.2f} / {m.peak / 2**20:.0f}" if m else "—"
+        lines = ["| patients (runs) | generate-ehr s / peak MiB | DuckDB s / peak MiB | ours s / peak MiB | "
+                 f"ours / DuckDB time | ours time / {self.args.growth_base:,}-patient time |",
+                 "|---|---|---|---|---|---|"]
+        for r in self.growth:
+            ours, duck = r.get("ours"), r.get("duck")
+            runs = f"{r['runs']} run{'s' if r['runs'] > 1 else ''}" + (f", {r['warmup']} warm-up" if r["warmup"] else "")
+            gen = fmt(r.get("gen")) + (" (stored)" if "gen_stored" in r else "")
+            vs_duck = f"{ours.median / duck.median:.2f}×" if ours and duck else "—"
+            vs_base = f"{ours.median / base['ours'].median:.2f}×" if ours and base else "—"
+            lines.append(f"| {r['patients']:,} ({runs}) | {gen} | {fmt(duck)} | {fmt(ours)} | {vs_duck} | {vs_base} |")
+        return lines
 
     # ---- (p) ------------------------------------------------------------------------------
     def start_postgres(self) -> tuple[str, callable]:
@@ -592,12 +811,8 @@ class Harness:
         polars = measure(Measurement("ours: polars engine over the folder", cohort(outs["polars"], INDEX_DATE_RANGE, f"file://{tables}")),
                          self.args.runs, self.args.warmup, study, self.logs, before=lambda: reset_dir(outs["polars"]))
         print("compare: (p) DuckDB", file=sys.stderr)
-        duck = measure(
-            Measurement("DuckDB (duckdb_cohorts.py, 2 threads)",
-                        [sys.executable, HERE / "duckdb_cohorts.py", tables, outs["duckdb"], "--threads", "2",
-                         "--index-date-range", INDEX_DATE_RANGE]),
-            self.args.runs, self.args.warmup, HERE, self.logs, before=lambda: reset_dir(outs["duckdb"]),
-        )
+        duck = measure(Measurement("DuckDB (duckdb_cohorts.py, 2 threads)", duckdb_command(tables, outs["duckdb"])),
+                       self.args.runs, self.args.warmup, HERE, self.logs, before=lambda: reset_dir(outs["duckdb"]))
         ratio = loop.median / one.median
         self.add_row("p", loop)
         self.add_row("p", one, f"**{ratio:.2f}× the per-date loop**")
@@ -617,7 +832,7 @@ class Harness:
         else:
             self.notes.append(f"(p) all {len(dates)} dates: PostgreSQL (one pass), PostgreSQL (per date) and polars "
                               "files byte-identical")
-        self.compare_outputs(outs["duckdb"], outs["one_pass"])
+        self.per_date = self.compare_outputs(outs["duckdb"], outs["one_pass"])
 
     # ---- (s) ------------------------------------------------------------------------------
     def part_s(self) -> None:
@@ -750,6 +965,12 @@ class Harness:
         return query, transfer
 
     # ---- driver ---------------------------------------------------------------------------
+    def commit(self) -> str:
+        """The short commit of the checkout, and whether it has uncommitted changes."""
+        commit = capture(["git", "rev-parse", "--short", "HEAD"], cwd=self.root)
+        dirty = " (uncommitted changes)" if capture(["git", "status", "--porcelain"], cwd=self.root) else ""
+        return commit + dirty
+
     def machine(self) -> list[str]:
         cpu = "unknown"
         try:
@@ -759,22 +980,23 @@ class Harness:
         mem = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
         import importlib.metadata as md
 
-        commit = capture(["git", "rev-parse", "--short", "HEAD"], cwd=self.root)
-        dirty = " (uncommitted changes)" if capture(["git", "status", "--porcelain"], cwd=self.root) else ""
         return [
-            f"- date: {dt.datetime.now(dt.timezone.utc).strftime('%Y-%m-%d %H:%M UTC')}; commit {commit}{dirty}",
+            f"- date: {dt.datetime.now(dt.timezone.utc).strftime('%Y-%m-%d %H:%M UTC')}; commit {self.commit()}",
             f"- machine: {cpu}, {os.cpu_count()} cores, {mem / GIB:.1f} GiB RAM; {platform.system()} {platform.release()}",
             f"- Python {platform.python_version()}; opensafely-cohort-extractor {md.version('opensafely-cohort-extractor')}, "
             f"pandas {md.version('pandas')}, numpy {md.version('numpy')}, scipy {md.version('scipy')}; duckdb {duckdb.__version__}",
             f"- {capture(['rustc', '--version'])}; our side: `{shell_words(self.xtask())}`",
             f"- runs: median of {self.args.runs} after {self.args.warmup} untimed warm-up run(s); peak RSS = max over the runs "
-            "(getrusage of the child process, as `/usr/bin/time -v`)",
+            + ("(the command's maximum resident set size, from GNU `/usr/bin/time -f %M`)" if gnu_time_ok() else
+               "(**no GNU time**: wait4 of the child, which also counts this harness's own peak as a floor)"),
         ]
 
     def run(self) -> int:
         self.work.mkdir(parents=True, exist_ok=True)
         self.per_date: list[str] = []
-        parts = {"a": self.part_a, "b": self.part_b, "c": self.part_c, "p": self.part_p, "s": self.part_s, "w": self.part_w}
+        self.growth: list[dict] = []  # part g: one entry per size, filled as its steps finish
+        parts = {"a": self.part_a, "b": self.part_b, "c": self.part_c, "g": self.part_g, "p": self.part_p,
+                 "s": self.part_s, "w": self.part_w}
         for name in self.args.parts:
             try:
                 parts[name]()
@@ -784,12 +1006,19 @@ class Harness:
         report = ["## Benchmark results", "", *self.machine(), "",
                   "| part | what | command | runs | median s | min–max s | peak RSS MiB | ratio |",
                   "|---|---|---|---|---|---|---|---|", *self.rows, ""]
+        if self.growth:
+            report += ["Growth curve (g): median of each size's runs (after its warm-up runs); peak RSS = max over "
+                       "the runs", "", *self.growth_table(), ""]
         if self.targets:
             report += ["Targets:", *[f"- {'met' if ok else '**NOT met**'}: {text}" for text, ok in self.targets], ""]
         if self.notes:
             report += ["Checks:", *[f"- {n}" for n in self.notes], ""]
         if self.per_date:
             report += ["<details><summary>(c) per-date comparison</summary>", "", *self.per_date, "", "</details>", ""]
+        for r in self.growth:
+            if r.get("details"):
+                report += [f"<details><summary>(g) {r['patients']:,} patients: per-date comparison</summary>", "",
+                           *r["details"], "", "</details>", ""]
         if self.failures:
             report += ["Failures:", *[f"- {f}" for f in self.failures], ""]
         text = "\n".join(report)
@@ -802,6 +1031,17 @@ class Harness:
         if self.args.strict and not all(ok for _, ok in self.targets):
             return 1
         return 0
+
+
+def sizes(text: str) -> list[int]:
+    """A comma-separated list of positive patient counts, ascending."""
+    try:
+        values = sorted({int(v.replace("_", "")) for v in text.split(",") if v.strip()})
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a comma-separated list of patient counts: {text!r}") from None
+    if not values or values[0] < 1:
+        raise argparse.ArgumentTypeError(f"need at least one patient count, each >= 1: {text!r}")
+    return values
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -819,16 +1059,32 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--spark-partitions", type=int, default=8, help="(s) spark.sql.shuffle.partitions")
     parser.add_argument("--patients", type=int, default=1_000_000, help="patients for (b)")
     parser.add_argument("--seed", type=int, default=1, help="seed for (b)")
-    parser.add_argument("--tables", type=Path, help="(c) over this Parquet folder instead of (b)'s output")
+    parser.add_argument("--tables", type=Path, help="(c), (p), (s), (w) over this Parquet folder instead of (b)'s output")
+    parser.add_argument("--growth-sizes", type=sizes, default=[100_000, 1_000_000, 10_000_000],
+                        help="(g) patients per size, e.g. 100000,1000000,10000000 (default)")
+    parser.add_argument("--growth-large", type=int, default=10_000_000,
+                        help="(g) sizes from this many patients on run --growth-runs-large times without warm-up, "
+                             "are checked on --growth-sample-dates only, and get the 10M targets (default 10000000)")
+    parser.add_argument("--growth-runs-large", type=int, default=1, help="(g) timed runs at the large sizes (default 1)")
+    parser.add_argument("--growth-sample-dates", default="first,middle,last",
+                        help="(g) the dates whose rows are compared at the large sizes: first, middle, last or "
+                             "YYYY-MM-DD, comma-separated (default first,middle,last)")
+    parser.add_argument("--growth-base", type=int, default=1_000_000,
+                        help="(g) the size the time ratios and the linear-time target refer to (default 1000000)")
+    parser.add_argument("--growth-regenerate", action="store_true",
+                        help="(g) time generate-ehr at every size even when work/ehr_N is stored and intact")
+    parser.add_argument("--growth-keep-outputs", action="store_true",
+                        help="(g) keep each size's CSV outputs (about 9 GB per side at 10M) instead of deleting them")
     parser.add_argument("--study-dir", type=Path, help="our study to copy (default: the repo root)")
     parser.add_argument("--work-dir", type=Path, default=HERE / "work")
     parser.add_argument("--xtask", type=Path, help="time this driver executable (skips the untimed build)")
     parser.add_argument("--via-cargo", action="store_true", help="time `cargo xtask ...` instead of the built binary")
     parser.add_argument("--strict", action="store_true", help="exit 1 when a target is not met")
     args = parser.parse_args(argv)
-    args.parts = [p for p in args.parts if p in "abcpsw"]
-    if args.runs < 1 or args.warmup < 0 or not args.parts:
-        parser.error("need --runs >= 1, --warmup >= 0 and at least one of a, b, c, p, s, w in --parts")
+    args.parts = [p for p in args.parts if p in "abcgpsw"]
+    if args.runs < 1 or args.warmup < 0 or args.growth_runs_large < 1 or not args.parts:
+        parser.error("need --runs >= 1, --warmup >= 0, --growth-runs-large >= 1 and at least one of a, b, c, g, p, s, w "
+                     "in --parts")
     return Harness(args).run()
 
 

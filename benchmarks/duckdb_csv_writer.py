@@ -5,7 +5,7 @@ Loads every `input_<date>.csv` of INPUT_DIR into a DuckDB table (not timed; the 
 duckdb_cohorts.py, typed), then each run writes all of them to OUTPUT_DIR with
 `COPY table TO 'file' (FORMAT csv, HEADER true)`, one file after another, and times only
 that. Prints each run's time and the median, in the form the Rust side
-(`cargo bench -p cohort --bench csv_writer`) prints them.
+(`xtask bench-csv-writer`) prints them.
 """
 
 from __future__ import annotations

@@ -50,6 +50,15 @@ FAKE_DRIVER = textwrap.dedent(
             seed = str(int(seed) + calls)
         sys.exit(subprocess.call([sys.executable, "{bench}/make_test_tables.py", opt("--output-dir"),
                                   "--patients", opt("--patients"), "--seed", seed, "--events-per-patient", "5"]))
+    if args[0] == "bench-csv-writer":  # copies the rows, printing the lines part w parses
+        import shutil
+        src, dst, runs = Path(args[1]), Path(args[2]), int(args[3])
+        dst.mkdir(parents=True, exist_ok=True)
+        for run in range(1, runs + 1):
+            for f in sorted(src.glob("input_*.csv")):
+                shutil.copyfile(f, dst / f.name)
+            print(f"csv_writer: run {{run}}: 0.{{run}}00 s")
+        sys.exit(0)
     if args[0] == "exec":
         out = opt("--output-dir")
         rc = subprocess.call([sys.executable, "{bench}/duckdb_cohorts.py", opt("--database-url")[7:], out,
@@ -141,6 +150,77 @@ class CompareHarness(unittest.TestCase):
         self.assertIn("| a | cohortextractor 1.93.3 (both actions) |", report)
         self.assertRegex(report, r"\| a \| ours: run-all \|.*\*\*[0-9.]+× faster\*\* \|")
         self.assertRegex(report, r"(met|NOT met)\*?\*?: \(a\) run-all ≥ 20× faster than cohortextractor")
+
+    def growth(self, mode: str, *args: str) -> tuple[int, str, Path]:
+        work = Path(self.tmp.name) / f"work-g-{mode}"
+        status, report, _ = self.run_compare(
+            mode, "--work-dir", str(work), "--parts", "g", "--growth-sizes", "300,600", "--growth-base", "300",
+            "--growth-large", "600", "--growth-sample-dates", "first,2020-06-01", *args)
+        return status, report, work
+
+    def test_g_reports_the_growth_curve_and_deletes_the_outputs(self):
+        status, report, work = self.growth("ok")
+        self.assertEqual(status, 0, report)
+        self.assertIn("| patients (runs) | generate-ehr s / peak MiB | DuckDB s / peak MiB | ours s / peak MiB |", report)
+        self.assertRegex(report, r"\| 300 \(2 runs\) \| [0-9.]+ / [0-9]+ \| [0-9.]+ / [0-9]+ \| [0-9.]+ / [0-9]+ \| "
+                                 r"[0-9.]+× \| 1\.00× \|")
+        self.assertRegex(report, r"\| 600 \(1 run\) \|")
+        self.assertIn("(g) 300 patients: all 25 dates: same row counts", report)
+        self.assertRegex(report, r"\(g\) 300 patients: tables of [0-9,]+ clinical events; byte-identical across the 2 runs: yes")
+        self.assertRegex(report, r"\(g\) 600 patients: tables of [0-9,]+ clinical events; 1 run, so no check")
+        self.assertIn("(g) 600 patients: 2 dates (2019-01-01, 2020-06-01): same row counts", report)
+        self.assertIn("(g) 600 patients: the outputs (", report)
+        self.assertIn("deleted after the check", report)
+        self.assertRegex(report, r"(met|NOT met)\*?\*?: \(g\) generate-ehr 600 patients < 60 s")
+        self.assertRegex(report, r"(met|NOT met)\*?\*?: \(g\) ours 600 patients peak RSS ≤ 2 GB")
+        self.assertRegex(report, r"(met|NOT met)\*?\*?: \(g\) ours 600 patients time ≤ 2\.2× the 300-patient time")
+        self.assertFalse((work / "g" / "600").exists())
+        self.assertTrue((work / "ehr_600" / "patients.parquet").is_file())
+        # Intact stored tables are reused (figures from the manifest); changed bytes are not.
+        status, report, work = self.growth("ok")
+        self.assertEqual(status, 0, report)
+        self.assertIn("(g) 600 patients: reused", report)
+        self.assertIn("(stored)", report)
+        (work / "ehr_300" / "patients.parquet").write_bytes(b"changed")
+        status, report, _ = self.growth("ok")
+        self.assertIn("(g) 600 patients: reused", report)
+        self.assertNotIn("(g) 300 patients: reused", report)
+        self.assertIn("| g | ours: generate-ehr (300 patients) |", report)
+
+    def test_g_fails_when_a_sampled_date_differs(self):
+        status, report, _ = self.growth("corrupt")
+        self.assertEqual(status, 1)
+        self.assertIn("(g) 600 patients: outputs differ", report)
+        self.assertIn("2020-06-01: DuckDB", report)
+
+    def test_g_rejects_a_sample_date_outside_the_study(self):
+        status, report, _ = self.growth("ok", "--growth-sample-dates", "2020-06-15")
+        self.assertEqual(status, 1)
+        self.assertIn("(g) FAILED: --growth-sample-dates: 2020-06-15 is not one of the study's index dates", report)
+
+    def test_w_times_the_driver_writer(self):
+        status, report, _ = self.run_compare("ok", "--parts", "b")
+        tables = next(Path(self.tmp.name).glob("work-ok-*parts-b*/ehr_2000"))
+        status, report, _ = self.run_compare("ok", "--parts", "w", "--tables", str(tables))
+        self.assertEqual(status, 0, report)
+        self.assertRegex(report, r"\| w \| ours: output::write_batch \(csv\) \| `.*xtask bench-csv-writer .*` \| 2 \| 0\.150 \|")
+        self.assertIn("(w) all 25 files hold the same rows as DuckDB's (", report)
+
+
+class PeakMemory(unittest.TestCase):
+    @unittest.skipUnless(compare.gnu_time_ok(), "needs GNU /usr/bin/time")
+    def test_a_small_command_does_not_inherit_the_harness_peak(self):
+        ballast = bytearray(400 * 2**20)
+        for i in range(0, len(ballast), 4096):
+            ballast[i] = 1
+        with tempfile.TemporaryDirectory() as tmp:
+            _, small = compare.run_timed(["true"], Path(tmp), Path(tmp) / "true.log")
+            _, big = compare.run_timed([sys.executable, "-c", "x = bytearray(200 * 2**20)\n"
+                                        "for i in range(0, len(x), 4096): x[i] = 1"], Path(tmp), Path(tmp) / "py.log")
+        del ballast
+        self.assertLess(small, 50 * 2**20)
+        self.assertGreater(big, 200 * 2**20)
+        self.assertLess(big, 350 * 2**20)
 
 
 if __name__ == "__main__":

@@ -1,5 +1,6 @@
 //! `cargo xtask`: the project commands. Thin: parsing arguments and wiring library crates.
 
+pub mod bench_csv_writer;
 pub mod database;
 pub mod generate_ehr;
 pub mod images;
@@ -71,6 +72,9 @@ pub enum Command {
     /// Writes the YAML study definition equivalent to a cohortextractor `analysis/NAME.py`
     /// (loops unrolled, codelists referenced by file), after running and validating it.
     Translate(translate::Args),
+    /// Times `output::write_batch` alone over a folder of cohorts (`benchmarks/compare.py` part w).
+    #[command(hide = true)]
+    BenchCsvWriter(bench_csv_writer::Args),
 }
 
 /// Runs the driver with `args` (the first is the program name) and returns its exit status.
@@ -105,5 +109,6 @@ where
         Command::DumpSql(args) => database::dump_sql(args),
         Command::LoadEhr(args) => database::load_ehr(&args),
         Command::Translate(args) => translate::run(&args),
+        Command::BenchCsvWriter(args) => bench_csv_writer::run(&args),
     }
 }
