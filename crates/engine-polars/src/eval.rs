@@ -345,6 +345,10 @@ impl<'s, 'a> Pass<'s, 'a> {
                 "exists-matching outside a row context".into(),
             ));
         }
+        if let (Function::YearsBetween(..), [PVal::PerPatient(from), PVal::PerDate(to)]) = (f, vals)
+        {
+            return Ok(PVal::Grid(self.ages(from, to)?));
+        }
         let has = |pred: fn(&PVal) -> bool| vals.iter().any(pred);
         let grid = has(|v| matches!(v, PVal::Grid(_)))
             || (has(|v| matches!(v, PVal::PerDate(_)))
@@ -387,6 +391,49 @@ impl<'s, 'a> Pass<'s, 'a> {
             2 => PVal::PerPatient(out),
             _ => PVal::Grid(out),
         })
+    }
+
+    /// Completed years from each patient's date `from` to each index date `to` of the pass (an
+    /// age), on the grid: the dates become `yyyymmdd` numbers once per patient and per date, and
+    /// the years of a slot are their difference divided by 10,000, rounded down (as
+    /// [`Date::years_until`]).
+    fn ages(&self, from: &Column, to: &Column) -> R<Column> {
+        let keys = |c: &Column| -> R<Vec<Option<i64>>> {
+            let days = c.cast(&DataType::Date).ee()?;
+            let days = days.date().ee()?.physical().rechunk();
+            Ok(days
+                .iter()
+                .map(|d| {
+                    d.map(|d| {
+                        let (y, m, d) = Date(d).ymd();
+                        i64::from(y) * 10_000 + i64::from(m) * 100 + i64::from(d)
+                    })
+                })
+                .collect())
+        };
+        let (from, to) = (keys(from)?, keys(to)?);
+        let mut values = Vec::with_capacity(from.len() * to.len());
+        let mut valid = Vec::with_capacity(from.len() * to.len());
+        for t in &to {
+            for f in &from {
+                match (f, t) {
+                    (Some(f), Some(t)) => {
+                        values.push((t - f).div_euclid(10_000));
+                        valid.push(true);
+                    }
+                    _ => {
+                        values.push(0);
+                        valid.push(false);
+                    }
+                }
+            }
+        }
+        let mut out = Int64Chunked::from_vec("#v".into(), values);
+        if valid.iter().any(|v| !v) {
+            let mask = BooleanChunked::from_slice("#valid".into(), &valid);
+            out = out.set(&!&mask, None).ee()?;
+        }
+        Ok(Column::from(out.into_series()))
     }
 
     /// A value as a column of shape 1 (per date), 2 (per patient) or 3 (grid).
