@@ -446,25 +446,16 @@ fn extract_partitioned(
         dates.len()
     )
     .map_err(io("log"))?;
-    let mut writers: BTreeMap<query::Date, DateFile> = BTreeMap::new();
+    let mut writers: BTreeMap<query::Date, std::sync::Mutex<(AppendingWriter, usize)>> =
+        BTreeMap::new();
     for ((_, path), date) in job.targets.iter().zip(&dates) {
         let w = AppendingWriter::create(path, columns, format)?;
-        writers.insert(
-            *date,
-            DateFile {
-                writer: std::sync::Mutex::new(w),
-                rows: std::sync::atomic::AtomicUsize::new(0),
-                queue: std::sync::Mutex::new(std::collections::VecDeque::new()),
-            },
-        );
+        writers.insert(*date, std::sync::Mutex::new((w, 0)));
     }
     let prefilters = query::check::code_prefilters(dataset);
     let n = plan.ranges.len();
     let progress = Progress::new(n as u64, "partitions");
-    let (done, results) = std::sync::mpsc::channel();
-    let queued = std::sync::atomic::AtomicUsize::new(0);
-    // The next partition is read on a thread of its own while this one is evaluated; its
-    // batches are appended on the thread pool while the next ones are evaluated.
+    // The next partition is read on a thread of its own while this one is evaluated.
     std::thread::scope(|threads| -> Result<(), CohortError> {
         let (loaded, partitions) = std::sync::mpsc::sync_channel(0);
         let prefilters = &prefilters;
@@ -478,52 +469,52 @@ fn extract_partitioned(
                 }
             }
         });
-        let (writers, queued) = (&writers, &queued);
-        rayon::in_place_scope(|scope| -> Result<(), CohortError> {
-            for (k, (range, tables)) in partitions.into_iter().enumerate() {
-                let (tables, extra) = tables?;
-                let engine = engine_polars::PolarsEngine::new(tables, location)
-                    .with_patient_range(range.clone())
-                    .with_extra_patients(extra);
+        for (k, (range, tables)) in partitions.into_iter().enumerate() {
+            let (tables, extra) = tables?;
+            let engine = engine_polars::PolarsEngine::new(tables, location)
+                .with_patient_range(range.clone())
+                .with_extra_patients(extra);
+            let (done, results) = std::sync::mpsc::channel();
+            let writers = &writers;
+            let extracted = rayon::scope(|scope| {
                 engine.run(dataset, &dates, &mut |date, batch| {
-                    if let Some(file) = writers.get(&date) {
-                        lock(&file.queue).push_back(batch);
-                        queued.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+                    if let Some(w) = writers.get(&date) {
                         let done = done.clone();
                         scope.spawn(move |_| {
+                            let mut guard = match w.lock() {
+                                Ok(g) => g,
+                                Err(poisoned) => poisoned.into_inner(),
+                            };
+                            let result = guard.0.append(&batch);
+                            guard.1 += batch.len();
                             // The receiver outlives the scope.
-                            let _ = done.send(file.drain(queued));
+                            let _ = done.send(result);
                         });
                     }
                     Ok(())
-                })?;
-                drop(engine);
-                // At most the batches of about one partition wait: beyond that, this thread
-                // appends too.
-                if queued.load(std::sync::atomic::Ordering::SeqCst) > dates.len() {
-                    for file in writers.values() {
-                        file.drain(queued)?;
-                    }
-                }
-                let patients = writers
-                    .values()
-                    .map(|f| f.rows.load(std::sync::atomic::Ordering::SeqCst))
-                    .max()
-                    .unwrap_or(0);
-                progress
-                    .step(
-                        format!("partition {}/{n} (files at {patients} patients)", k + 1),
-                        log,
-                    )
-                    .map_err(io("log"))?;
+                })
+            });
+            drop(done);
+            drop(engine);
+            extracted?;
+            let mut patients = 0;
+            for result in results {
+                result?;
             }
-            Ok(())
-        })
+            for w in writers.values() {
+                if let Ok(g) = w.lock() {
+                    patients = patients.max(g.1);
+                }
+            }
+            progress
+                .step(
+                    format!("partition {}/{n} (files at {patients} patients)", k + 1),
+                    log,
+                )
+                .map_err(io("log"))?;
+        }
+        Ok(())
     })?;
-    drop(done);
-    for result in results {
-        result?;
-    }
     progress.finish(log).map_err(io("log"))?;
     let mut types = query::check::TypeOf::new();
     let empty = query::Batch {
@@ -535,10 +526,8 @@ fn extract_partitioned(
             .collect(),
     };
     let files = Progress::new(writers.len() as u64, "files");
-    for (_, file) in writers {
-        let rows = file.rows.into_inner();
-        let w = file
-            .writer
+    for (_, w) in writers {
+        let (w, rows) = w
             .into_inner()
             .map_err(|_| usage("an output writer failed"))?;
         let label = format!("{} ({rows} patients)", file_label(w.path()));
@@ -547,36 +536,6 @@ fn extract_partitioned(
     }
     files.finish(log).map_err(io("log"))?;
     Ok(())
-}
-
-/// One date's output of a partitioned run: the file, the rows written, and the batches
-/// waiting to be appended, in partition order.
-struct DateFile {
-    writer: std::sync::Mutex<AppendingWriter>,
-    rows: std::sync::atomic::AtomicUsize,
-    queue: std::sync::Mutex<std::collections::VecDeque<query::Batch>>,
-}
-
-impl DateFile {
-    /// Appends the waiting batches in order. Whoever holds the writer takes the batches one
-    /// by one from the front, so batches queued in partition order are written in it.
-    fn drain(&self, queued: &std::sync::atomic::AtomicUsize) -> Result<(), CohortError> {
-        let mut writer = lock(&self.writer);
-        loop {
-            let Some(batch) = lock(&self.queue).pop_front() else {
-                return Ok(());
-            };
-            queued.fetch_sub(1, std::sync::atomic::Ordering::SeqCst);
-            writer.append(&batch)?;
-            self.rows
-                .fetch_add(batch.len(), std::sync::atomic::Ordering::SeqCst);
-        }
-    }
-}
-
-/// A mutex's guard, also after a thread panicked holding it.
-fn lock<T>(m: &std::sync::Mutex<T>) -> std::sync::MutexGuard<'_, T> {
-    m.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
 }
 
 /// Runs `engine` over every index date of `job`, writing each date's file on the thread pool
