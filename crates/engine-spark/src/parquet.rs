@@ -15,8 +15,10 @@ use query::{Type, Value};
 use crate::arrow::{emit_rows, values};
 
 /// Rows of the largest index date above which a result goes through Parquet, when a result
-/// folder is given without `parquet_rows`.
-pub const DEFAULT_PARQUET_ROWS: u64 = 1_000_000;
+/// folder is given without `parquet_rows`. Measured on a local cluster (BENCHMARKS.md, issue
+/// 14): Parquet saves about 1.3 µs a row over Arrow batches (888,000 rows a date: 37 s against
+/// 65 s for 25 dates) and costs about 0.3 s a date in files, so it pays from about 250,000.
+pub const DEFAULT_PARQUET_ROWS: u64 = 250_000;
 
 /// Where large results go, and from what size: the `result_dir`, `result_dir_on_cluster` and
 /// `parquet_rows` parameters of an `sc://` URL.
