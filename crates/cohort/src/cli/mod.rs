@@ -446,16 +446,25 @@ fn extract_partitioned(
         dates.len()
     )
     .map_err(io("log"))?;
-    let mut writers: BTreeMap<query::Date, std::sync::Mutex<(AppendingWriter, usize)>> =
-        BTreeMap::new();
+    let mut writers: BTreeMap<query::Date, DateFile> = BTreeMap::new();
     for ((_, path), date) in job.targets.iter().zip(&dates) {
         let w = AppendingWriter::create(path, columns, format)?;
-        writers.insert(*date, std::sync::Mutex::new((w, 0)));
+        writers.insert(
+            *date,
+            DateFile {
+                writer: std::sync::Mutex::new(w),
+                rows: std::sync::atomic::AtomicUsize::new(0),
+                queue: std::sync::Mutex::new(std::collections::VecDeque::new()),
+            },
+        );
     }
     let prefilters = query::check::code_prefilters(dataset);
     let n = plan.ranges.len();
     let progress = Progress::new(n as u64, "partitions");
-    // The next partition is read on a thread of its own while this one is evaluated.
+    let (done, results) = std::sync::mpsc::channel();
+    let queued = std::sync::atomic::AtomicUsize::new(0);
+    // The next partition is read on a thread of its own while this one is evaluated; its
+    // batches are appended on the thread pool while the next ones are evaluated.
     std::thread::scope(|threads| -> Result<(), CohortError> {
         let (loaded, partitions) = std::sync::mpsc::sync_channel(0);
         let prefilters = &prefilters;
@@ -469,52 +478,57 @@ fn extract_partitioned(
                 }
             }
         });
-        for (k, (range, tables)) in partitions.into_iter().enumerate() {
-            let (tables, extra) = tables?;
-            let engine = engine_polars::PolarsEngine::new(tables, location)
-                .with_patient_range(range.clone())
-                .with_extra_patients(extra);
-            let (done, results) = std::sync::mpsc::channel();
-            let writers = &writers;
-            let extracted = rayon::scope(|scope| {
+        let (writers, queued) = (&writers, &queued);
+        rayon::in_place_scope(|scope| -> Result<(), CohortError> {
+            for (k, (range, tables)) in partitions.into_iter().enumerate() {
+                let (tables, extra) = tables?;
+                let engine = engine_polars::PolarsEngine::new(tables, location)
+                    .with_patient_range(range.clone())
+                    .with_extra_patients(extra);
                 engine.run(dataset, &dates, &mut |date, batch| {
-                    if let Some(w) = writers.get(&date) {
+                    if let Some(file) = writers.get(&date) {
+                        lock(&file.queue).push_back(batch);
+                        queued.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
                         let done = done.clone();
                         scope.spawn(move |_| {
-                            let mut guard = match w.lock() {
-                                Ok(g) => g,
-                                Err(poisoned) => poisoned.into_inner(),
-                            };
-                            let result = guard.0.append(&batch);
-                            guard.1 += batch.len();
                             // The receiver outlives the scope.
-                            let _ = done.send(result);
+                            let _ = done.send(file.drain(queued));
                         });
                     }
                     Ok(())
-                })
-            });
-            drop(done);
-            drop(engine);
-            extracted?;
-            let mut patients = 0;
-            for result in results {
-                result?;
-            }
-            for w in writers.values() {
-                if let Ok(g) = w.lock() {
-                    patients = patients.max(g.1);
+                })?;
+                drop(engine);
+                // At most the batches of about one partition wait: beyond that, this thread
+                // appends too.
+                while queued.load(std::sync::atomic::Ordering::SeqCst) > dates.len() {
+                    for file in writers.values() {
+                        file.drain(queued)?;
+                    }
+                    std::thread::sleep(std::time::Duration::from_millis(1));
                 }
+                let patients = writers
+                    .values()
+                    .map(|f| f.rows.load(std::sync::atomic::Ordering::SeqCst))
+                    .max()
+                    .unwrap_or(0);
+                progress
+                    .step(
+                        format!("partition {}/{n} (files at {patients} patients)", k + 1),
+                        log,
+                    )
+                    .map_err(io("log"))?;
             }
-            progress
-                .step(
-                    format!("partition {}/{n} (files at {patients} patients)", k + 1),
-                    log,
-                )
-                .map_err(io("log"))?;
-        }
-        Ok(())
+            Ok(())
+        })
     })?;
+    drop(done);
+    for result in results {
+        result?;
+    }
+    // Every task has ended; nothing is left queued, but a last look costs nothing.
+    for file in writers.values() {
+        file.drain(&queued)?;
+    }
     progress.finish(log).map_err(io("log"))?;
     let mut types = query::check::TypeOf::new();
     let empty = query::Batch {
@@ -526,8 +540,10 @@ fn extract_partitioned(
             .collect(),
     };
     let files = Progress::new(writers.len() as u64, "files");
-    for (_, w) in writers {
-        let (w, rows) = w
+    for (_, file) in writers {
+        let rows = file.rows.into_inner();
+        let w = file
+            .writer
             .into_inner()
             .map_err(|_| usage("an output writer failed"))?;
         let label = format!("{} ({rows} patients)", file_label(w.path()));
@@ -536,6 +552,47 @@ fn extract_partitioned(
     }
     files.finish(log).map_err(io("log"))?;
     Ok(())
+}
+
+/// One date's output of a partitioned run: the file, the rows written, and the batches
+/// waiting to be appended, in partition order.
+struct DateFile {
+    writer: std::sync::Mutex<AppendingWriter>,
+    rows: std::sync::atomic::AtomicUsize,
+    queue: std::sync::Mutex<std::collections::VecDeque<query::Batch>>,
+}
+
+impl DateFile {
+    /// Appends the waiting batches in order, unless another thread is appending to this file
+    /// (it then appends them): never waits for the file, so a pool thread is never blocked on
+    /// it (one inside an append's parallel formatting may be handed another append of the same
+    /// file). Whoever holds the file takes the batches one by one from the front, so batches
+    /// queued in partition order are written in it; after letting go it looks at the queue
+    /// again, so a batch queued while it held the file is not left behind.
+    fn drain(&self, queued: &std::sync::atomic::AtomicUsize) -> Result<(), CohortError> {
+        loop {
+            let mut writer = match self.writer.try_lock() {
+                Ok(w) => w,
+                Err(std::sync::TryLockError::Poisoned(p)) => p.into_inner(),
+                Err(std::sync::TryLockError::WouldBlock) => return Ok(()),
+            };
+            while let Some(batch) = lock(&self.queue).pop_front() {
+                queued.fetch_sub(1, std::sync::atomic::Ordering::SeqCst);
+                writer.append(&batch)?;
+                self.rows
+                    .fetch_add(batch.len(), std::sync::atomic::Ordering::SeqCst);
+            }
+            drop(writer);
+            if lock(&self.queue).is_empty() {
+                return Ok(());
+            }
+        }
+    }
+}
+
+/// A mutex's guard, also after a thread panicked holding it.
+fn lock<T>(m: &std::sync::Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
 }
 
 /// Runs `engine` over every index date of `job`, writing each date's file on the thread pool
