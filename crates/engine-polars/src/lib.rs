@@ -233,9 +233,12 @@ impl Engine for PolarsEngine {
 }
 
 /// `dates` cut into `parts` runs of consecutive dates whose lengths differ by at most one
-/// (fewer when there are fewer dates).
+/// (fewer when there are fewer dates; none without dates).
 fn balanced_chunks(dates: &[Date], parts: usize) -> Vec<&[Date]> {
-    let parts = parts.clamp(1, dates.len().max(1));
+    if dates.is_empty() {
+        return Vec::new();
+    }
+    let parts = parts.clamp(1, dates.len());
     let (size, longer) = (dates.len() / parts, dates.len() % parts);
     let mut chunks = Vec::with_capacity(parts);
     let mut start = 0;
