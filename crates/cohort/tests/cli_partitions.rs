@@ -144,18 +144,35 @@ fn many_partitions_write_the_same_files_as_one() {
     }
 }
 
-/// Rewrites each table of `from` into `to`: shuffled rows in small row groups (Parquet), or
-/// CSV.
-fn rewrite(from: &Path, to: &Path, csv: bool) {
+/// How [`rewrite`] writes a folder.
+#[derive(Clone, Copy, PartialEq)]
+enum Layout {
+    /// Parquet, rows reversed, in small row groups.
+    Reversed,
+    Csv,
+    CsvGz,
+    Arrow,
+}
+
+/// Rewrites each table of `from` into `to` as `layout` says.
+fn rewrite(from: &Path, to: &Path, layout: Layout) {
     std::fs::create_dir_all(to).unwrap();
     for f in files(from) {
         let mut df = ParquetReader::new(std::fs::File::open(&f).unwrap())
             .finish()
             .unwrap();
         let stem = f.file_stem().unwrap().to_string_lossy().to_string();
-        if csv {
+        if layout == Layout::Csv {
             let out = std::fs::File::create(to.join(format!("{stem}.csv"))).unwrap();
             CsvWriter::new(out).finish(&mut df).unwrap();
+        } else if layout == Layout::CsvGz {
+            let out = std::fs::File::create(to.join(format!("{stem}.csv.gz"))).unwrap();
+            let mut gz = flate2::write::GzEncoder::new(out, flate2::Compression::fast());
+            CsvWriter::new(&mut gz).finish(&mut df).unwrap();
+            gz.finish().unwrap();
+        } else if layout == Layout::Arrow {
+            let out = std::fs::File::create(to.join(format!("{stem}.arrow"))).unwrap();
+            IpcWriter::new(out).finish(&mut df.reverse()).unwrap();
         } else {
             // Reversed, so row groups run from the highest patients down.
             let mut df = df.reverse();
@@ -172,13 +189,64 @@ fn rewrite(from: &Path, to: &Path, csv: bool) {
 fn unsorted_and_csv_folders_give_the_same_files() {
     let p = project();
     run(p.path(), "ehr", "one", None, OutputFormat::Csv).unwrap();
-    rewrite(&p.path().join("ehr"), &p.path().join("unsorted"), false);
+    rewrite(
+        &p.path().join("ehr"),
+        &p.path().join("unsorted"),
+        Layout::Reversed,
+    );
     let log = run(p.path(), "unsorted", "u", TINY, OutputFormat::Csv).unwrap();
-    assert!(log.contains("Not sorted by patient_id"), "{log}");
+    assert!(
+        log.contains("Not sorted by patient_id: clinical_events, patients, practice_registrations; sorting into a temporary folder in u"),
+        "{log}"
+    );
+    // The progress bar over the two passes of each table; then the partitions.
+    assert!(log.contains("6/6 passes"), "{log}");
+    assert!(log.contains("clinical_events pass 2:"), "{log}");
+    assert!(log.contains("Sorted: "), "{log}");
+    // Identical files, and the sorted copies are gone (`same_files` counts the entries).
     same_files(&p.path().join("one"), &p.path().join("u"));
-    rewrite(&p.path().join("ehr"), &p.path().join("csv"), true);
-    run(p.path(), "csv", "c", TINY, OutputFormat::Csv).unwrap();
-    same_files(&p.path().join("one"), &p.path().join("c"));
+    for (layout, name) in [
+        (Layout::Csv, "csv"),
+        (Layout::CsvGz, "csvgz"),
+        (Layout::Arrow, "arrow"),
+    ] {
+        rewrite(&p.path().join("ehr"), &p.path().join(name), layout);
+        let out = format!("{name}-out");
+        let log = run(p.path(), name, &out, TINY, OutputFormat::Csv).unwrap();
+        assert!(log.contains("sorting into a temporary folder"), "{log}");
+        same_files(&p.path().join("one"), &p.path().join(&out));
+        // Under a large budget: one partition, the tables loaded whole, no sort.
+        let whole = format!("{name}-whole");
+        let log = run(p.path(), name, &whole, None, OutputFormat::Csv).unwrap();
+        assert!(!log.contains("Not sorted"), "{log}");
+        same_files(&p.path().join("one"), &p.path().join(&whole));
+    }
+}
+
+#[test]
+fn a_bad_value_found_while_sorting_names_the_original_file_and_row() {
+    let p = project();
+    rewrite(&p.path().join("ehr"), &p.path().join("csv"), Layout::Csv);
+    let file = p.path().join("csv/clinical_events.csv");
+    let text = std::fs::read_to_string(&file).unwrap();
+    let mut lines: Vec<String> = text.lines().map(String::from).collect();
+    let header: Vec<&str> = lines[0].split(',').collect();
+    let at = header.iter().position(|h| *h == "date").unwrap();
+    let n = lines.len() - 1;
+    let mut cells: Vec<String> = lines[n].split(',').map(String::from).collect();
+    cells[at] = "2019-02-30".into();
+    lines[n] = cells.join(",");
+    std::fs::write(&file, lines.join("\n") + "\n").unwrap();
+    let e = run(p.path(), "csv", "out", TINY, OutputFormat::Csv).unwrap_err();
+    assert!(
+        e.contains("clinical_events")
+            && e.contains("csv/clinical_events.csv")
+            && e.contains(&format!("row {n}"))
+            && e.contains("2019-02-30"),
+        "{e}"
+    );
+    let left = files(&p.path().join("out"));
+    assert!(left.is_empty(), "{left:?}");
 }
 
 #[test]

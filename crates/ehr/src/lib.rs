@@ -6,9 +6,11 @@ mod error;
 pub mod folder;
 pub mod partition;
 pub mod rows;
+pub mod sort;
 pub mod source;
 
 pub use error::SourceError;
 pub use folder::TableFolder;
 pub use partition::{PartitionPlan, PartitionedFolder};
+pub use sort::SortProgress;
 pub use source::DataSource;

@@ -3,13 +3,15 @@
 //! the rows of one range loaded with column projection, only the row groups whose statistics
 //! overlap the range, and an optional codelist prefilter per table.
 //!
-//! Tables in other formats (Arrow, CSV) have no statistics: they are loaded whole once and cut
-//! per partition, so their memory is not bounded by the budget.
+//! Tables that cannot be read by range (Parquet files not in `patient_id` order; Arrow and CSV
+//! files, which have no statistics) are sorted first into a temporary folder
+//! ([`PartitionedFolder::prepare`], [`crate::sort`]) when the run needs more than one
+//! partition; when it needs one, Arrow and CSV files are loaded whole.
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::fs::File;
 use std::ops::Range;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use polars::io::parquet::metadata::FileMetadataRef;
 use polars::prelude::*;
@@ -20,6 +22,7 @@ use query::{TableSchema, Type};
 use crate::contract;
 use crate::error::SourceError;
 use crate::folder::{coerce_frame, load_columns, Ctx, TableFolder};
+use crate::sort::{sort_table, SortProgress, SortSource, MAX_BUCKETS};
 
 /// The most rows one read of consecutive row groups takes (more are read in several).
 const MAX_RUN_ROWS: usize = 1 << 20;
@@ -34,13 +37,23 @@ struct Group {
     max: i64,
 }
 
+/// One Parquet file of a table: the table's own, or one of the bucket files it was sorted into.
+struct ParquetPart {
+    path: PathBuf,
+    metadata: FileMetadataRef,
+    groups: Vec<Group>,
+    /// Written by the sort: typed and checked already.
+    typed: bool,
+}
+
 enum Layout {
-    Parquet {
-        metadata: FileMetadataRef,
-        groups: Vec<Group>,
-    },
+    /// Parquet files, read by their row groups' statistics.
+    Parquet(Vec<ParquetPart>),
     /// Loaded whole (no statistics to read by).
     Loaded(DataFrame),
+    /// An Arrow or CSV file not read yet ([`PartitionedFolder::prepare`] loads or sorts it),
+    /// with its estimated bytes in memory.
+    Unread { bytes: u64 },
 }
 
 struct TableFile {
@@ -51,11 +64,30 @@ struct TableFile {
     /// Bytes one row takes in memory (estimated from the column types).
     row_bytes: u64,
     layout: Layout,
+    /// Whether the rows are in ascending `patient_id` order (by row group or bucket file).
+    sorted: bool,
+}
+
+impl TableFile {
+    /// The estimated bytes of the rows read, in memory.
+    fn bytes(&self) -> u64 {
+        match &self.layout {
+            Layout::Parquet(parts) => parts
+                .iter()
+                .flat_map(|p| &p.groups)
+                .map(|g| g.rows as u64 * self.row_bytes)
+                .sum(),
+            Layout::Loaded(df) => df.height() as u64 * self.row_bytes,
+            Layout::Unread { bytes } => *bytes,
+        }
+    }
 }
 
 /// The tables a run reads from a folder, open for reading by patient range.
 pub struct PartitionedFolder {
     tables: BTreeMap<String, TableFile>,
+    /// The sorted copies of tables, removed with the folder.
+    sorted_dir: Option<tempfile::TempDir>,
 }
 
 /// Estimated in-memory bytes of one value of `ty` (strings: a view plus a short text).
@@ -75,14 +107,26 @@ pub struct PartitionPlan {
     pub ranges: Vec<Range<i64>>,
     /// The estimated bytes of every row the run reads, held at once.
     pub estimated_bytes: u64,
-    /// Parquet tables whose row groups are not in ascending `patient_id` order (every
-    /// partition reads each of their overlapping row groups), and tables in other formats.
+    /// Tables not in ascending `patient_id` order: Parquet tables whose row groups are not,
+    /// and tables in other formats (before [`PartitionedFolder::prepare`] sorts them).
     pub unsorted: Vec<String>,
+    /// The bytes a partition was to hold.
+    pub bytes_per_partition: u64,
+}
+
+impl PartitionPlan {
+    /// Whether [`PartitionedFolder::prepare`] sorts tables: some are not in patient order
+    /// and the run needs more than one partition (or would, were they sorted: tables without
+    /// statistics cannot be split before).
+    pub fn needs_sort(&self) -> bool {
+        !self.unsorted.is_empty()
+            && (self.ranges.len() > 1 || self.estimated_bytes > self.bytes_per_partition)
+    }
 }
 
 impl PartitionedFolder {
     /// Opens `columns` (besides `patient_id`) of each named contract table of `folder`:
-    /// reads the Parquet footers; loads tables in other formats whole.
+    /// reads the Parquet footers; tables in other formats are read by [`Self::prepare`].
     pub fn open(
         folder: &TableFolder,
         columns: &BTreeMap<String, BTreeSet<String>>,
@@ -111,23 +155,26 @@ impl PartitionedFolder {
                 file: &file,
                 first_row: 0,
             };
-            let layout = if file.to_string_lossy().ends_with(".parquet") {
-                let f = File::open(&file).map_err(|source| SourceError::Io {
-                    table: table.clone(),
-                    file: file.clone(),
-                    source,
-                })?;
-                let mut reader = ParquetReader::new(f);
-                let arrow_schema = reader.schema().map_err(|e| ctx.read(e))?;
-                if let Some(c) = wanted.iter().find(|c| !arrow_schema.contains(c)) {
-                    return Err(ctx.missing(c));
-                }
-                let metadata = reader.get_metadata().map_err(|e| ctx.read(e))?.clone();
-                let groups = row_groups(&metadata);
-                Layout::Parquet { metadata, groups }
+            let name = file.to_string_lossy();
+            let (layout, sorted) = if name.ends_with(".parquet") {
+                let part = open_parquet(&ctx, &file, &wanted, false)?;
+                let sorted = part.groups.windows(2).all(|w| w[0].max < w[1].min);
+                (Layout::Parquet(vec![part]), sorted)
             } else {
-                let refs: Vec<&str> = wanted.iter().map(String::as_str).collect();
-                Layout::Loaded(load_columns(schema, &file, &refs)?)
+                let on_disk = std::fs::metadata(&file)
+                    .map_err(|source| SourceError::Io {
+                        table: table.clone(),
+                        file: file.clone(),
+                        source,
+                    })?
+                    .len();
+                // Text takes about as much room in memory as on disk; gzip about a fifth.
+                let bytes = if name.ends_with(".gz") {
+                    on_disk * 5
+                } else {
+                    on_disk
+                };
+                (Layout::Unread { bytes }, false)
             };
             tables.insert(
                 table.clone(),
@@ -137,10 +184,81 @@ impl PartitionedFolder {
                     wanted,
                     row_bytes,
                     layout,
+                    sorted,
                 },
             );
         }
-        Ok(PartitionedFolder { tables })
+        Ok(PartitionedFolder {
+            tables,
+            sorted_dir: None,
+        })
+    }
+
+    /// Makes the tables readable under `plan`: when it needs more than one partition
+    /// ([`PartitionPlan::needs_sort`]), every table not in `patient_id` order is sorted into bucket files in a temporary folder
+    /// under `temp_parent` (removed with this folder; each table's memory is a chunk of about
+    /// a quarter of `bytes_per_partition`), and the plan is made again; otherwise Arrow and
+    /// CSV tables are loaded whole. The plan to run by.
+    pub fn prepare(
+        &mut self,
+        plan: PartitionPlan,
+        temp_parent: &Path,
+        progress: &mut dyn FnMut(&SortProgress),
+    ) -> Result<PartitionPlan, SourceError> {
+        let bytes_per_partition = plan.bytes_per_partition;
+        if !plan.needs_sort() {
+            for t in self.tables.values_mut() {
+                if let Layout::Unread { .. } = t.layout {
+                    let refs: Vec<&str> = t.wanted.iter().map(String::as_str).collect();
+                    t.layout = Layout::Loaded(load_columns(&t.schema, &t.file, &refs)?);
+                }
+            }
+            return Ok(plan);
+        }
+        let dir = tempfile::Builder::new()
+            .prefix(".sort-by-patient-")
+            .tempdir_in(temp_parent)
+            .map_err(|source| SourceError::Io {
+                table: plan.unsorted.join(", "),
+                file: temp_parent.to_path_buf(),
+                source,
+            })?;
+        let chunk_bytes = (bytes_per_partition / 4).max(1 << 16);
+        for name in &plan.unsorted {
+            let Some(t) = self.tables.get_mut(name) else {
+                continue;
+            };
+            let table_dir = dir.path().join(name);
+            std::fs::create_dir_all(&table_dir).map_err(|source| SourceError::Io {
+                table: name.clone(),
+                file: table_dir.clone(),
+                source,
+            })?;
+            let buckets = t.bytes().div_ceil(chunk_bytes).clamp(1, MAX_BUCKETS as u64) as usize;
+            let chunk_rows = (chunk_bytes / t.row_bytes).clamp(4096, MAX_RUN_ROWS as u64) as usize;
+            let src = SortSource {
+                table: name,
+                schema: &t.schema,
+                file: &t.file,
+                wanted: &t.wanted,
+                chunk_rows,
+                buckets,
+            };
+            let files = sort_table(&src, &table_dir, progress)?;
+            let mut parts = Vec::with_capacity(files.len());
+            for path in files {
+                let ctx = Ctx {
+                    table: name,
+                    file: &path,
+                    first_row: 0,
+                };
+                parts.push(open_parquet(&ctx, &path, &t.wanted, true)?);
+            }
+            t.layout = Layout::Parquet(parts);
+            t.sorted = true;
+        }
+        self.sorted_dir = Some(dir);
+        Ok(self.plan(bytes_per_partition))
     }
 
     /// Patient-id ranges each of whose rows take about `bytes_per_partition` bytes in memory
@@ -151,12 +269,12 @@ impl PartitionedFolder {
         let mut fixed = 0f64;
         let mut unsorted = Vec::new();
         for (name, t) in &self.tables {
+            if !t.sorted {
+                unsorted.push(name.clone());
+            }
             match &t.layout {
-                Layout::Parquet { groups, .. } => {
-                    if !groups.windows(2).all(|w| w[0].max < w[1].min) {
-                        unsorted.push(name.clone());
-                    }
-                    for g in groups {
+                Layout::Parquet(parts) => {
+                    for g in parts.iter().flat_map(|p| &p.groups) {
                         let bytes = g.rows as f64 * t.row_bytes as f64;
                         if g.min == i64::MIN || g.max == i64::MAX {
                             fixed += bytes;
@@ -165,10 +283,7 @@ impl PartitionedFolder {
                         }
                     }
                 }
-                Layout::Loaded(df) => {
-                    unsorted.push(name.clone());
-                    fixed += df.height() as f64 * t.row_bytes as f64;
-                }
+                Layout::Loaded(_) | Layout::Unread { .. } => fixed += t.bytes() as f64,
             }
         }
         let spread: f64 = spans.iter().map(|s| s.2).sum();
@@ -185,6 +300,7 @@ impl PartitionedFolder {
                 ranges: std::iter::once(i64::MIN..i64::MAX).collect(),
                 estimated_bytes,
                 unsorted,
+                bytes_per_partition,
             };
         };
         // Bytes of ids below `x`.
@@ -224,6 +340,7 @@ impl PartitionedFolder {
             ranges: cuts.windows(2).map(|w| w[0]..w[1]).collect(),
             estimated_bytes,
             unsorted,
+            bytes_per_partition,
         }
     }
 
@@ -246,49 +363,22 @@ impl PartitionedFolder {
             let prefilter = prefilters.get(name);
             let mut parts = Vec::new();
             match &t.layout {
-                Layout::Parquet { metadata, groups } => {
-                    // Runs of consecutive overlapping row groups, one read each, of at most
-                    // `MAX_RUN_ROWS` rows (bounds the rows read beside the range's: an unsorted
-                    // file's row groups all overlap).
-                    let mut runs: Vec<(usize, usize)> = Vec::new();
-                    for g in groups {
-                        if g.max < range.start || g.min >= range.end {
-                            continue;
-                        }
-                        match runs.last_mut() {
-                            Some((start, len))
-                                if *start + *len == g.first_row
-                                    && *len + g.rows <= MAX_RUN_ROWS =>
-                            {
-                                *len += g.rows;
-                            }
-                            _ => runs.push((g.first_row, g.rows)),
-                        }
-                    }
-                    for (start, len) in runs {
-                        let f = File::open(&t.file).map_err(|source| SourceError::Io {
-                            table: name.clone(),
-                            file: t.file.clone(),
-                            source,
-                        })?;
-                        let mut reader = ParquetReader::new(f);
-                        reader.set_metadata(metadata.clone());
-                        let raw = reader
-                            .with_columns(Some(t.wanted.clone()))
-                            .with_slice(Some((start, len)))
-                            .finish()
-                            .map_err(|e| ctx(start).read(e))?;
-                        let wanted: Vec<&str> = t.wanted.iter().map(String::as_str).collect();
-                        let df = coerce_frame(&ctx(start), &t.schema, &raw, &wanted)?;
-                        parts.push(
-                            cut(&df, range, prefilter, &mut dropped)
-                                .map_err(|e| ctx(start).read(e))?,
-                        );
+                Layout::Parquet(files) => {
+                    for part in files {
+                        read_part(name, t, part, range, prefilter, &mut parts, &mut dropped)?;
                     }
                 }
                 Layout::Loaded(df) => {
                     parts
                         .push(cut(df, range, prefilter, &mut dropped).map_err(|e| ctx(0).read(e))?);
+                }
+                Layout::Unread { .. } => {
+                    // Not prepared: read whole for this range.
+                    let refs: Vec<&str> = t.wanted.iter().map(String::as_str).collect();
+                    let df = load_columns(&t.schema, &t.file, &refs)?;
+                    parts.push(
+                        cut(&df, range, prefilter, &mut dropped).map_err(|e| ctx(0).read(e))?,
+                    );
                 }
             }
             let df = match parts.len() {
@@ -312,6 +402,88 @@ impl PartitionedFolder {
         dropped.dedup();
         Ok((out, dropped))
     }
+}
+
+/// Opens a Parquet file of a table, checking it has the `wanted` columns.
+fn open_parquet(
+    ctx: &Ctx<'_>,
+    path: &Path,
+    wanted: &[String],
+    typed: bool,
+) -> Result<ParquetPart, SourceError> {
+    let f = File::open(path).map_err(|source| SourceError::Io {
+        table: ctx.table.to_string(),
+        file: path.to_path_buf(),
+        source,
+    })?;
+    let mut reader = ParquetReader::new(f);
+    let arrow_schema = reader.schema().map_err(|e| ctx.read(e))?;
+    if let Some(c) = wanted.iter().find(|c| !arrow_schema.contains(c)) {
+        return Err(ctx.missing(c));
+    }
+    let metadata = reader.get_metadata().map_err(|e| ctx.read(e))?.clone();
+    let groups = row_groups(&metadata);
+    Ok(ParquetPart {
+        path: path.to_path_buf(),
+        metadata,
+        groups,
+        typed,
+    })
+}
+
+/// Reads the rows of `range` from one Parquet file of table `t`: runs of consecutive
+/// overlapping row groups, one read each, of at most [`MAX_RUN_ROWS`] rows (bounds the rows
+/// read beside the range's: an unsorted file's row groups all overlap), each cut to the range
+/// and the prefilter.
+fn read_part(
+    name: &str,
+    t: &TableFile,
+    part: &ParquetPart,
+    range: &Range<i64>,
+    prefilter: Option<&CodePrefilter>,
+    parts: &mut Vec<DataFrame>,
+    dropped: &mut Vec<i64>,
+) -> Result<(), SourceError> {
+    // Messages name the table's own file, and its rows, unless this is a sorted copy.
+    let ctx = |first_row| Ctx {
+        table: name,
+        file: if part.typed { &part.path } else { &t.file },
+        first_row,
+    };
+    let mut runs: Vec<(usize, usize)> = Vec::new();
+    for g in &part.groups {
+        if g.max < range.start || g.min >= range.end {
+            continue;
+        }
+        match runs.last_mut() {
+            Some((start, len)) if *start + *len == g.first_row && *len + g.rows <= MAX_RUN_ROWS => {
+                *len += g.rows;
+            }
+            _ => runs.push((g.first_row, g.rows)),
+        }
+    }
+    let wanted: Vec<&str> = t.wanted.iter().map(String::as_str).collect();
+    for (start, len) in runs {
+        let f = File::open(&part.path).map_err(|source| SourceError::Io {
+            table: name.to_string(),
+            file: part.path.clone(),
+            source,
+        })?;
+        let mut reader = ParquetReader::new(f);
+        reader.set_metadata(part.metadata.clone());
+        let raw = reader
+            .with_columns(Some(t.wanted.clone()))
+            .with_slice(Some((start, len)))
+            .finish()
+            .map_err(|e| ctx(start).read(e))?;
+        let df = if part.typed {
+            raw
+        } else {
+            coerce_frame(&ctx(start), &t.schema, &raw, &wanted)?
+        };
+        parts.push(cut(&df, range, prefilter, dropped).map_err(|e| ctx(start).read(e))?);
+    }
+    Ok(())
 }
 
 /// The `patient_id` bounds of each row group (open bounds without statistics).

@@ -267,10 +267,11 @@ pub fn generate_cohort(
                                 .extend(cols);
                         }
                     }
-                    let open =
+                    let mut open =
                         ehr::PartitionedFolder::open(&ehr::TableFolder::open(dir)?, &needed)?;
                     let budget = args.memory_budget.unwrap_or_else(default_memory_budget);
-                    let plan = open.plan(partition_bytes(budget));
+                    let bytes = partition_bytes(budget);
+                    let plan = open.plan(bytes);
                     writeln!(
                         log,
                         "Memory budget {}: {} patient partition(s) (tables estimated at {} in memory)",
@@ -279,14 +280,63 @@ pub fn generate_cohort(
                         format_bytes(plan.estimated_bytes)
                     )
                     .map_err(io("log"))?;
-                    if !plan.unsorted.is_empty() && plan.ranges.len() > 1 {
+                    let plan = if plan.needs_sort() {
+                        // Beside the outputs: the copies are as sensitive as the tables.
+                        let parent = jobs
+                            .iter()
+                            .flat_map(|j| &j.targets)
+                            .find_map(|(_, path)| path.parent())
+                            .unwrap_or(project_dir)
+                            .to_path_buf();
+                        std::fs::create_dir_all(&parent)
+                            .map_err(io(format!("cannot create {}", parent.display())))?;
                         writeln!(
                             log,
-                            "Not sorted by patient_id (every partition reads all their overlapping rows): {}",
-                            plan.unsorted.join(", ")
+                            "Not sorted by patient_id: {}; sorting into a temporary folder in {}",
+                            plan.unsorted.join(", "),
+                            relative(&parent, project_dir)
                         )
                         .map_err(io("log"))?;
-                    }
+                        let progress = Progress::new(2 * plan.unsorted.len() as u64, "passes");
+                        let mut log_error = None;
+                        // A line per pass, and at most one a second between.
+                        let mut drawn_at = std::time::Instant::now();
+                        let plan = open.prepare(plan, &parent, &mut |p| {
+                            if !p.finished && drawn_at.elapsed().as_secs() < 1 {
+                                return;
+                            }
+                            drawn_at = std::time::Instant::now();
+                            let msg = format!(
+                                "{} pass {}: {} rows{}",
+                                p.table,
+                                p.pass,
+                                p.rows,
+                                if p.finished { ", done" } else { "" }
+                            );
+                            let drawn = if p.finished {
+                                progress.step(msg, log)
+                            } else {
+                                progress.message(msg, log)
+                            };
+                            if let Err(e) = drawn {
+                                log_error.get_or_insert(e);
+                            }
+                        })?;
+                        if let Some(e) = log_error {
+                            return Err(io("log")(e));
+                        }
+                        progress.finish(log).map_err(io("log"))?;
+                        writeln!(
+                            log,
+                            "Sorted: {} patient partition(s) (tables estimated at {} in memory)",
+                            plan.ranges.len(),
+                            format_bytes(plan.estimated_bytes)
+                        )
+                        .map_err(io("log"))?;
+                        plan
+                    } else {
+                        open.prepare(plan, project_dir, &mut |_| {})?
+                    };
                     location = dir.display().to_string();
                     folder = Some((open, plan));
                 }

@@ -103,6 +103,12 @@ impl Progress {
         self.drain(log)
     }
 
+    /// Shows `msg` without advancing, and copies the redraw (if any) into `log`.
+    pub fn message(&self, msg: String, log: &mut dyn Write) -> std::io::Result<()> {
+        self.bar.set_message(msg);
+        self.drain(log)
+    }
+
     /// Advances by `n` steps without drawing to a log.
     pub fn bar_inc(&self, n: u64) {
         self.bar.inc(n);
