@@ -24,6 +24,10 @@
       (duckdb_csv_writer.py, 2 threads) vs our output::write_batch (the driver's hidden
       `bench-csv-writer`), each timing only its writing (target: ours <= 1.3x DuckDB's time);
       both must hold the same rows
+  (u) tables not sorted by patient: a copy of (b)'s tables in hash(patient_id) order (made by
+      DuckDB, untimed); ours over it (sorting into a temporary folder first) vs ours over the
+      sorted tables vs DuckDB over the copy (target: peak RSS <= 1 GB); the files must be
+      byte-identical to the sorted run's and hold DuckDB's rows
   (g) the growth curve: for each --growth-sizes patients, generate-ehr (or its stored tables),
       then DuckDB and ours over them as in (c), rows checked (every date, or a sample at the
       large sizes), the outputs deleted after; a table of time and peak RSS per size (targets
@@ -542,6 +546,81 @@ class Harness:
                               "same row counts, same had_pulse_ox sums, identical rows")
         return lines
 
+    # ---- (u) ------------------------------------------------------------------------------
+    def make_unsorted(self, tables: Path) -> Path:
+        """`work/unsorted_<name>`: a copy of the Parquet folder `tables` whose rows are in
+        hash(patient_id) order (a patient's rows keep their order), in row groups of 100,000
+        rows, made by DuckDB (untimed) unless the copy of these very tables (SHA-256) is there."""
+        out = self.work / f"unsorted_{tables.name}"
+        stamp = self.work / f"unsorted_{tables.name}.json"
+        want = {"tables": str(tables), "sha256": table_digests(tables)}
+        try:
+            if json.loads(stamp.read_text()) == want and all(
+                    (out / f"{t}.parquet").is_file() for t in duckdb_cohorts.TABLE_COLUMNS):
+                return out
+        except (OSError, ValueError):
+            pass
+        print(f"compare: (u) copying {tables} in hash(patient_id) order to {out} (untimed)", file=sys.stderr)
+        stamp.unlink(missing_ok=True)
+        reset_dir(out)
+        out.mkdir(parents=True)
+        con = duckdb.connect()
+        con.execute("SET threads = 2")
+        for t in duckdb_cohorts.TABLE_COLUMNS:
+            src, dst = tables / f"{t}.parquet", out / f"{t}.parquet"
+            con.execute(
+                f"COPY (SELECT * EXCLUDE (file_row_number) FROM read_parquet('{src}', file_row_number = true) "
+                f"ORDER BY hash(patient_id), file_row_number) TO '{dst}' (FORMAT parquet, ROW_GROUP_SIZE 100000)")
+        con.close()
+        stamp.write_text(json.dumps(want) + "\n")
+        return out
+
+    def part_u(self) -> None:
+        """Tables not sorted by patient: ours over the unsorted copy (it sorts into a temporary
+        folder first) vs ours over the sorted tables vs DuckDB over the unsorted copy."""
+        tables = self.tables_dir()
+        if not all((tables / f"{t}.parquet").is_file() for t in duckdb_cohorts.TABLE_COLUMNS):
+            raise PartFailed(f"no Parquet tables in {tables} (run part b, or pass --tables DIR)")
+        unsorted = self.make_unsorted(tables)
+        u = self.work / "u"
+        duck_out, sorted_out, unsorted_out = u / "duckdb", u / "ours_sorted", u / "ours_unsorted"
+        print(f"compare: (u) DuckDB over {unsorted}", file=sys.stderr)
+        duck = measure(Measurement("DuckDB over the unsorted copy", duckdb_command(unsorted, duck_out)),
+                       self.args.runs, self.args.warmup, HERE, self.logs, before=lambda: reset_dir(duck_out))
+        self.add_row("u", duck)
+        self.require_subcommand("exec")
+        study = self.our_study()
+
+        def no_sort_folder_left():
+            left = [p.name for p in unsorted_out.glob(".sort-by-patient-*")]
+            if left:
+                raise PartFailed(f"(u) the temporary sort folder was left in {unsorted_out}: {', '.join(left)}")
+
+        print("compare: (u) ours over the sorted tables, then over the unsorted copy", file=sys.stderr)
+        ours_sorted = measure(Measurement("ours over the sorted tables", self.cohort_command(tables, sorted_out)),
+                              self.args.runs, self.args.warmup, study, self.logs,
+                              before=lambda: reset_dir(sorted_out))
+        ours_unsorted = measure(
+            Measurement("ours over the unsorted copy (sorting first)", self.cohort_command(unsorted, unsorted_out)),
+            self.args.runs, self.args.warmup, study, self.logs, before=lambda: reset_dir(unsorted_out),
+            check=no_sort_folder_left)
+        self.add_row("u", ours_sorted, f"{duck.median / ours_sorted.median:.2f}× DuckDB's speed")
+        extra = ours_unsorted.median - ours_sorted.median
+        self.add_row("u", ours_unsorted, f"{duck.median / ours_unsorted.median:.2f}× DuckDB's speed; sorting "
+                                         f"+{extra:.2f} s ({ours_unsorted.median / ours_sorted.median:.2f}× sorted)")
+        self.target_check(f"(u) ours over unsorted tables peak RSS <= 1 GB: {ours_unsorted.peak / 1e9:.2f} GB",
+                          ours_unsorted.peak <= 1e9)
+        names = sorted(p.name for p in sorted_out.iterdir())
+        if names != sorted(p.name for p in unsorted_out.iterdir()):
+            self.failures.append("(u) the unsorted run wrote other files than the sorted run")
+        else:
+            _, mismatch, errors = filecmp.cmpfiles(sorted_out, unsorted_out, names, shallow=False)
+            if mismatch or errors:
+                self.failures.append(f"(u) files differ between the sorted and unsorted runs: {', '.join(mismatch + errors)}")
+            else:
+                self.notes.append(f"(u) the unsorted copy gives byte-identical files to the sorted tables ({len(names)} files)")
+        self.compare_outputs(duck_out, unsorted_out, part="(u)")
+
     # ---- (w) ------------------------------------------------------------------------------
     def part_w(self) -> None:
         """The CSV writer alone: DuckDB's COPY … TO csv vs ours over the same 25 cohorts."""
@@ -996,7 +1075,7 @@ class Harness:
         self.per_date: list[str] = []
         self.growth: list[dict] = []  # part g: one entry per size, filled as its steps finish
         parts = {"a": self.part_a, "b": self.part_b, "c": self.part_c, "g": self.part_g, "p": self.part_p,
-                 "s": self.part_s, "w": self.part_w}
+                 "s": self.part_s, "u": self.part_u, "w": self.part_w}
         for name in self.args.parts:
             try:
                 parts[name]()
@@ -1059,7 +1138,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--spark-partitions", type=int, default=8, help="(s) spark.sql.shuffle.partitions")
     parser.add_argument("--patients", type=int, default=1_000_000, help="patients for (b)")
     parser.add_argument("--seed", type=int, default=1, help="seed for (b)")
-    parser.add_argument("--tables", type=Path, help="(c), (p), (s), (w) over this Parquet folder instead of (b)'s output")
+    parser.add_argument("--tables", type=Path, help="(c), (p), (s), (u), (w) over this Parquet folder instead of (b)'s output")
     parser.add_argument("--growth-sizes", type=sizes, default=[100_000, 1_000_000, 10_000_000],
                         help="(g) patients per size, e.g. 100000,1000000,10000000 (default)")
     parser.add_argument("--growth-large", type=int, default=10_000_000,
@@ -1081,9 +1160,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--via-cargo", action="store_true", help="time `cargo xtask ...` instead of the built binary")
     parser.add_argument("--strict", action="store_true", help="exit 1 when a target is not met")
     args = parser.parse_args(argv)
-    args.parts = [p for p in args.parts if p in "abcgpsw"]
+    args.parts = [p for p in args.parts if p in "abcgpsuw"]
     if args.runs < 1 or args.warmup < 0 or args.growth_runs_large < 1 or not args.parts:
-        parser.error("need --runs >= 1, --warmup >= 0, --growth-runs-large >= 1 and at least one of a, b, c, g, p, s, w "
+        parser.error("need --runs >= 1, --warmup >= 0, --growth-runs-large >= 1 and at least one of a, b, c, g, p, s, u, w "
                      "in --parts")
     return Harness(args).run()
 

@@ -127,6 +127,22 @@ class CompareHarness(unittest.TestCase):
         self.assertIn("2020-06-01: DuckDB", report)
         self.assertIn("differing rows 2", report)
 
+    def test_u_sorts_a_copy_and_checks_the_files_against_the_sorted_run(self):
+        status, report, _ = self.run_compare("ok", "--parts", "b")
+        self.assertEqual(status, 0, report)
+        tables = next(Path(self.tmp.name).glob("work-ok-*parts-b*/ehr_2000"))
+        work = Path(self.tmp.name) / "work-u"
+        status, report, _ = self.run_compare("ok", "--work-dir", str(work), "--parts", "u", "--tables", str(tables))
+        self.assertEqual(status, 0, report)
+        self.assertIn("| u | DuckDB over the unsorted copy |", report)
+        self.assertRegex(report, r"\| u \| ours over the unsorted copy \(sorting first\) \|.*sorting \+")
+        self.assertIn("(u) the unsorted copy gives byte-identical files to the sorted tables (25 files)", report)
+        self.assertIn("(u) all 25 dates: same row counts, same had_pulse_ox sums, identical rows", report)
+        import duckdb
+        ids = [r[0] for r in duckdb.sql(f"SELECT patient_id FROM read_parquet('{work}/unsorted_ehr_2000/patients.parquet')").fetchall()]
+        self.assertNotEqual(ids, sorted(ids), "the copy is not in patient order")
+        self.assertEqual(len(ids), 2000)
+
     def test_b_fails_when_the_same_seed_gives_different_bytes(self):
         status, report, _ = self.run_compare("nondeterministic", "--parts", "b")
         self.assertEqual(status, 1)
