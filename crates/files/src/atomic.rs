@@ -142,6 +142,25 @@ impl PendingFile {
     }
 }
 
+/// The final path of a [`PendingFile`]'s temporary file (`DIR/.NAME.PID-N.tmp` gives
+/// `DIR/NAME`), or `None` when `path` is not named like one. `/`-separated relative paths, as
+/// the pipeline runner lists a project's files.
+pub fn pending_target(path: &str) -> Option<String> {
+    let (dir, name) = path.rsplit_once('/').map_or(("", path), |(d, n)| (d, n));
+    let stem = name.strip_prefix('.')?.strip_suffix(".tmp")?;
+    let (target, unique) = stem.rsplit_once('.')?;
+    let (pid, n) = unique.split_once('-')?;
+    let digits = |s: &str| !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit());
+    if target.is_empty() || !digits(pid) || !digits(n) {
+        return None;
+    }
+    Some(if dir.is_empty() {
+        target.to_string()
+    } else {
+        format!("{dir}/{target}")
+    })
+}
+
 impl Drop for PendingFile {
     fn drop(&mut self) {
         if !self.committed {
@@ -191,6 +210,30 @@ mod tests {
         assert_eq!(pending.path(), path);
         pending.commit().unwrap();
         assert_eq!(names(dir.path()), ["input_2020-01-01.csv"]);
+    }
+
+    #[test]
+    fn a_temporary_name_gives_its_final_path() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("figures").join("sex_rates.jpeg");
+        std::fs::create_dir(path.parent().unwrap()).unwrap();
+        let (_pending, _file) = PendingFile::create(&path).unwrap();
+        let tmp = names(path.parent().unwrap()).remove(0);
+        assert_eq!(
+            pending_target(&format!("output/figures/{tmp}")).as_deref(),
+            Some("output/figures/sex_rates.jpeg")
+        );
+        assert_eq!(pending_target(&tmp).as_deref(), Some("sex_rates.jpeg"));
+        for not_pending in [
+            "output/a.csv",
+            "output/.a.csv",
+            "output/.a.csv.tmp",
+            "output/.a.csv.12-x.tmp",
+            "output/..12-3.tmp",
+            "output/a.csv.12-3.tmp",
+        ] {
+            assert_eq!(pending_target(not_pending), None, "{not_pending}");
+        }
     }
 
     #[test]

@@ -18,7 +18,7 @@ pub mod float;
 pub mod names;
 pub mod study;
 
-pub use atomic::{sync_files, write_atomic, DeferSync, PendingFile};
+pub use atomic::{pending_target, sync_files, write_atomic, DeferSync, PendingFile};
 pub use codelist::{CodelistCsv, CodelistError, CodelistRow};
 pub use float::{pandas_float_cell, push_python_float_repr, python_float_repr};
 pub use names::{TableFormat, UnknownFormat};

@@ -417,6 +417,22 @@ fn undeclared_files_and_release_checks_are_warnings() {
 }
 
 #[test]
+fn another_actions_file_being_written_is_not_an_undeclared_output() {
+    // Actions run side by side: while `a` runs, `b` may be writing its output under the
+    // temporary name of an atomic write (`.NAME.PID-N.tmp`), which `a` did not write.
+    let s = Study::new(
+        "version: '5'\nactions:\n  a:\n    run: sh:v1 sh -c 'mkdir -p output && echo 1 > output/a.txt && echo x > output/.b.txt.99-0.tmp && echo y > output/.c.txt.99-1.tmp'\n    outputs:\n      highly_sensitive:\n        a: output/a.txt\n  b:\n    run: t:v1 write output/b.txt x\n    outputs:\n      highly_sensitive:\n        b: output/b.txt\n",
+    );
+    let (report, out) = s.run_with(|o| o.actions = vec!["a".into()]);
+    assert!(report.success(), "{out}");
+    assert_eq!(
+        report.outcome("a").unwrap().warnings,
+        ["undeclared file written: output/.c.txt.99-1.tmp"],
+        "{out}"
+    );
+}
+
+#[test]
 fn files_reported_by_an_image_count_as_inputs() {
     let s = Study::new(
         "version: '5'\nactions:\n  a:\n    run: t:v1 read-secretly output/a.txt\n    outputs:\n      highly_sensitive:\n        a: output/a.txt\n",

@@ -55,7 +55,10 @@ pub fn check_outputs(
         .collect();
     for (path, stamp) in after {
         let written = before.get(path) != Some(stamp);
-        if written && !matched.contains_key(path) && !others.iter().any(|p| glob_match(p, path)) {
+        // Another action's output, or one it is writing (under a temporary name) right now.
+        let others_file = |path: &str| others.iter().any(|p| glob_match(p, path));
+        let others_pending = files::pending_target(path).is_some_and(|t| others_file(&t));
+        if written && !matched.contains_key(path) && !others_file(path) && !others_pending {
             check.undeclared.push(path.clone());
         }
     }
