@@ -22,7 +22,7 @@ use query::{TableSchema, Type};
 use crate::contract;
 use crate::error::SourceError;
 use crate::folder::{coerce_frame, load_columns, Ctx, TableFolder};
-use crate::sort::{sort_table, SortProgress, SortSource, MAX_BUCKETS};
+use crate::sort::{sort_table, SortProgress, SortSource};
 
 /// The most rows one read of consecutive row groups takes (more are read in several).
 const MAX_RUN_ROWS: usize = 1 << 20;
@@ -66,6 +66,13 @@ struct TableFile {
     layout: Layout,
     /// Whether the rows are in ascending `patient_id` order (by row group or bucket file).
     sorted: bool,
+    /// Sorted with a prefilter: the patients of the rows it cut (ascending), who stay in
+    /// the patient universe.
+    cut_patients: Vec<i64>,
+    /// Rows of the table per row kept by the sort's prefilter (1 without one): the plan
+    /// counts every row, as it does for a table read sorted (where the prefilter cuts rows
+    /// only as they are read), so that partitions hold as many patients either way.
+    rows_per_kept: f64,
 }
 
 impl TableFile {
@@ -75,7 +82,7 @@ impl TableFile {
             Layout::Parquet(parts) => parts
                 .iter()
                 .flat_map(|p| &p.groups)
-                .map(|g| g.rows as u64 * self.row_bytes)
+                .map(|g| (g.rows as f64 * self.rows_per_kept) as u64 * self.row_bytes)
                 .sum(),
             Layout::Loaded(df) => df.height() as u64 * self.row_bytes,
             Layout::Unread { bytes } => *bytes,
@@ -185,6 +192,8 @@ impl PartitionedFolder {
                     row_bytes,
                     layout,
                     sorted,
+                    cut_patients: Vec::new(),
+                    rows_per_kept: 1.0,
                 },
             );
         }
@@ -195,13 +204,17 @@ impl PartitionedFolder {
     }
 
     /// Makes the tables readable under `plan`: when it needs more than one partition
-    /// ([`PartitionPlan::needs_sort`]), every table not in `patient_id` order is sorted into bucket files in a temporary folder
-    /// under `temp_parent` (removed with this folder; each table's memory is a chunk of about
-    /// a quarter of `bytes_per_partition`), and the plan is made again; otherwise Arrow and
-    /// CSV tables are loaded whole. The plan to run by.
+    /// ([`PartitionPlan::needs_sort`]), every table not in `patient_id` order is sorted into
+    /// bucket files in a temporary folder under `temp_parent` (removed with this folder; each
+    /// table's memory is a chunk of about a quarter of `bytes_per_partition`), and the plan is
+    /// made again; otherwise Arrow and CSV tables are loaded whole. A sorted table with one
+    /// of `prefilters` keeps only the rows it keeps (and the patients of the others), so every
+    /// [`Self::load`] must keep no more: the same prefilter, or one with fewer codes (the
+    /// union of several studies' prefilters here serves each). The plan to run by.
     pub fn prepare(
         &mut self,
         plan: PartitionPlan,
+        prefilters: &BTreeMap<String, CodePrefilter>,
         temp_parent: &Path,
         progress: &mut dyn FnMut(&SortProgress),
     ) -> Result<PartitionPlan, SourceError> {
@@ -234,7 +247,6 @@ impl PartitionedFolder {
                 file: table_dir.clone(),
                 source,
             })?;
-            let buckets = t.bytes().div_ceil(chunk_bytes).clamp(1, MAX_BUCKETS as u64) as usize;
             let chunk_rows = (chunk_bytes / t.row_bytes).clamp(4096, MAX_RUN_ROWS as u64) as usize;
             let src = SortSource {
                 table: name,
@@ -242,11 +254,13 @@ impl PartitionedFolder {
                 file: &t.file,
                 wanted: &t.wanted,
                 chunk_rows,
-                buckets,
+                prefilter: prefilters.get(name),
             };
-            let files = sort_table(&src, &table_dir, progress)?;
-            let mut parts = Vec::with_capacity(files.len());
-            for path in files {
+            let sorted = sort_table(&src, &table_dir, progress)?;
+            t.cut_patients = sorted.cut_patients;
+            t.rows_per_kept = sorted.rows as f64 / sorted.kept.max(1) as f64;
+            let mut parts = Vec::with_capacity(sorted.files.len());
+            for path in sorted.files {
                 let ctx = Ctx {
                     table: name,
                     file: &path,
@@ -275,7 +289,7 @@ impl PartitionedFolder {
             match &t.layout {
                 Layout::Parquet(parts) => {
                     for g in parts.iter().flat_map(|p| &p.groups) {
-                        let bytes = g.rows as f64 * t.row_bytes as f64;
+                        let bytes = g.rows as f64 * t.rows_per_kept * t.row_bytes as f64;
                         if g.min == i64::MIN || g.max == i64::MAX {
                             fixed += bytes;
                         } else {
@@ -381,6 +395,9 @@ impl PartitionedFolder {
                     );
                 }
             }
+            let first = t.cut_patients.partition_point(|p| *p < range.start);
+            let end = t.cut_patients.partition_point(|p| *p < range.end);
+            dropped.extend_from_slice(&t.cut_patients[first..end]);
             let df = match parts.len() {
                 0 => {
                     let wanted: Vec<&str> = t.wanted.iter().map(String::as_str).collect();

@@ -16,6 +16,7 @@ use std::path::{Path, PathBuf};
 
 use polars::io::parquet::write::BatchedWriter;
 use polars::prelude::*;
+use query::check::CodePrefilter;
 use query::TableSchema;
 
 use crate::error::SourceError;
@@ -94,10 +95,91 @@ pub(crate) struct SortSource<'a> {
     pub(crate) file: &'a Path,
     /// `patient_id` then the columns read.
     pub(crate) wanted: &'a [String],
-    /// The rows of a chunk.
+    /// The rows of a chunk, and about the rows of a bucket.
     pub(crate) chunk_rows: usize,
-    /// The number of buckets to aim for.
-    pub(crate) buckets: usize,
+    /// The rows the run's reads keep: only they go into the buckets.
+    pub(crate) prefilter: Option<&'a CodePrefilter>,
+}
+
+/// A sorted table: its bucket files in ascending patient order, and the patients of the rows
+/// the prefilter cut (ascending, once each), who stay in the patient universe.
+pub(crate) struct Sorted {
+    pub(crate) files: Vec<PathBuf>,
+    pub(crate) cut_patients: Vec<i64>,
+    /// The rows of the table, and those kept.
+    pub(crate) rows: usize,
+    pub(crate) kept: usize,
+}
+
+/// The patients of cut rows: a sorted set, merged from batches so that memory grows with the
+/// patients, not the rows.
+#[derive(Default)]
+struct CutPatients {
+    ids: Vec<i64>,
+    pending: Vec<i64>,
+}
+
+impl CutPatients {
+    fn push(&mut self, id: i64) {
+        self.pending.push(id);
+        if self.pending.len() >= 1 << 20 {
+            self.merge();
+        }
+    }
+
+    fn merge(&mut self) {
+        self.pending.sort_unstable();
+        self.pending.dedup();
+        let mut merged = Vec::with_capacity(self.ids.len() + self.pending.len());
+        let (mut a, mut b) = (self.ids.iter().peekable(), self.pending.iter().peekable());
+        while let (Some(&&x), Some(&&y)) = (a.peek(), b.peek()) {
+            if x < y {
+                merged.push(x);
+                a.next();
+            } else {
+                if x == y {
+                    a.next();
+                }
+                merged.push(y);
+                b.next();
+            }
+        }
+        merged.extend(a);
+        merged.extend(b);
+        self.ids = merged;
+        self.pending.clear();
+    }
+
+    fn finish(mut self) -> Vec<i64> {
+        self.merge();
+        self.ids
+    }
+}
+
+/// Which rows of `df` the prefilter keeps (`None`: every row); the patients of the others go
+/// to `cut` when given.
+fn kept_rows(
+    df: &DataFrame,
+    prefilter: Option<&CodePrefilter>,
+    cut: Option<&mut CutPatients>,
+) -> PolarsResult<Option<Vec<bool>>> {
+    let Some(f) = prefilter else {
+        return Ok(None);
+    };
+    let codes = df.column(&f.column)?.str()?;
+    let keep: Vec<bool> = codes
+        .iter()
+        .map(|c| c.is_some_and(|c| f.codes.contains(c)))
+        .collect();
+    if let Some(cut) = cut {
+        let ids = df.column(query::PATIENT_ID)?.i64()?;
+        for (id, k) in ids.iter().zip(&keep) {
+            if let (Some(id), false) = (id, *k) {
+                cut.push(id);
+            }
+        }
+    }
+    Ok(Some(keep))
 }
 
 impl SortSource<'_> {
@@ -123,12 +205,12 @@ impl SortSource<'_> {
     }
 }
 
-/// Sorts `src` into bucket files under `dir`; the files, in ascending patient order.
+/// Sorts the rows of `src` its prefilter keeps into bucket files under `dir`.
 pub(crate) fn sort_table(
     src: &SortSource<'_>,
     dir: &Path,
     progress: &mut dyn FnMut(&SortProgress),
-) -> Result<Vec<PathBuf>, SourceError> {
+) -> Result<Sorted, SourceError> {
     let mut report = |pass: u8, rows: usize, finished: bool| {
         progress(&SortProgress {
             table: src.table.to_string(),
@@ -138,28 +220,49 @@ pub(crate) fn sort_table(
         });
     };
     let mut sampler = Sampler::new();
+    let mut cut = CutPatients::default();
+    let rows_read;
     let name = src.file.to_string_lossy();
-    // Pass 1: the ids; a file without row groups is converted to Parquet first.
+    // Pass 1: the ids (of the rows kept); a file without row groups is converted to Parquet
+    // first (the rows kept).
     let (parquet, typed, converted) = if name.ends_with(".parquet") {
         let total = parquet_rows(src, src.file)?;
+        let mut columns = vec![query::PATIENT_ID];
+        if let Some(f) = src.prefilter {
+            columns.push(f.column.as_str());
+        }
         let mut start = 0;
         while start < total {
             let len = src.chunk_rows.min(total - start);
-            let raw = read_parquet_slice(src, src.file, &[query::PATIENT_ID], start, len)?;
-            let ids = coerce_frame(&src.ctx(start), src.schema, &raw, &[query::PATIENT_ID])?;
-            push_ids(&ids, &mut sampler).map_err(|e| src.ctx(start).read(e))?;
+            let raw = read_parquet_slice(src, src.file, &columns, start, len)?;
+            let df = coerce_frame(&src.ctx(start), src.schema, &raw, &columns)?;
+            let keep = kept_rows(&df, src.prefilter, Some(&mut cut))
+                .map_err(|e| src.ctx(start).read(e))?;
+            push_ids(&df, keep.as_deref(), &mut sampler).map_err(|e| src.ctx(start).read(e))?;
             start += len;
             report(1, start, false);
         }
+        report(1, total, true);
+        rows_read = total;
         (src.file.to_path_buf(), false, None)
     } else {
         let target = dir.join(format!("{}.unsorted.parquet", src.table));
         let mut writer: Option<BatchedWriter<File>> = None;
         let mut rows = 0;
         let mut write = |first_row: usize, df: DataFrame| -> Result<(), SourceError> {
-            push_ids(&df, &mut sampler).map_err(|e| src.ctx(first_row).read(e))?;
-            append(src, &target, &mut writer, &df)?;
+            let ctx = src.ctx(first_row);
+            let keep = kept_rows(&df, src.prefilter, Some(&mut cut)).map_err(|e| ctx.read(e))?;
+            push_ids(&df, keep.as_deref(), &mut sampler).map_err(|e| ctx.read(e))?;
             rows = first_row + df.height();
+            let df = match keep {
+                Some(k) => df
+                    .filter(&BooleanChunked::from_slice("keep".into(), &k))
+                    .map_err(|e| ctx.read(e))?,
+                None => df,
+            };
+            if df.height() > 0 {
+                append(src, &target, &mut writer, &df)?;
+            }
             report(1, rows, false);
             Ok(())
         };
@@ -168,16 +271,26 @@ pub(crate) fn sort_table(
         } else {
             csv_chunks(src, name.ends_with(".gz"), &mut write)?;
         }
+        report(1, rows, true);
+        rows_read = rows;
         match writer {
             Some(w) => {
                 w.finish().map_err(|e| src.ctx(0).read(e))?;
             }
-            None => return Ok(Vec::new()),
+            None => {
+                return Ok(Sorted {
+                    files: Vec::new(),
+                    cut_patients: cut.finish(),
+                    rows,
+                    kept: 0,
+                });
+            }
         }
         (target.clone(), true, Some(target))
     };
-    report(1, sampler.seen, true);
-    let bounds = sampler.bounds(src.buckets);
+    let kept = sampler.seen;
+    let buckets = kept.div_ceil(src.chunk_rows).clamp(1, MAX_BUCKETS);
+    let bounds = sampler.bounds(buckets);
 
     // Pass 2: every row to its bucket.
     let total = parquet_rows(src, &parquet)?;
@@ -199,9 +312,17 @@ pub(crate) fn sort_table(
             .column(query::PATIENT_ID)
             .and_then(|c| c.i64().cloned())
             .map_err(|e| src.ctx(start).read(e))?;
+        // A converted file holds only the rows kept already.
+        let keep = if typed {
+            None
+        } else {
+            kept_rows(&df, src.prefilter, None).map_err(|e| src.ctx(start).read(e))?
+        };
         let mut rows: Vec<Vec<IdxSize>> = vec![Vec::new(); bounds.len() + 1];
         for (i, id) in ids.into_no_null_iter().enumerate() {
-            rows[bounds.partition_point(|b| *b <= id)].push(i as IdxSize);
+            if keep.as_ref().is_none_or(|k| k[i]) {
+                rows[bounds.partition_point(|b| *b <= id)].push(i as IdxSize);
+            }
         }
         for (b, idx) in rows.into_iter().enumerate() {
             if idx.is_empty() {
@@ -226,13 +347,25 @@ pub(crate) fn sort_table(
         std::fs::remove_file(&c).map_err(src.io(&c))?;
     }
     report(2, total, true);
-    Ok(out)
+    Ok(Sorted {
+        files: out,
+        cut_patients: cut.finish(),
+        rows: rows_read,
+        kept,
+    })
 }
 
-/// Adds the `patient_id`s of `df` to the sample.
-fn push_ids(df: &DataFrame, sampler: &mut Sampler) -> PolarsResult<()> {
-    for id in df.column(query::PATIENT_ID)?.i64()?.into_no_null_iter() {
-        sampler.push(id);
+/// Adds the `patient_id`s of the rows of `df` kept (every row without `keep`) to the sample.
+fn push_ids(df: &DataFrame, keep: Option<&[bool]>, sampler: &mut Sampler) -> PolarsResult<()> {
+    for (i, id) in df
+        .column(query::PATIENT_ID)?
+        .i64()?
+        .into_no_null_iter()
+        .enumerate()
+    {
+        if keep.is_none_or(|k| k[i]) {
+            sampler.push(id);
+        }
     }
     Ok(())
 }

@@ -132,3 +132,74 @@ fn zoned_timestamps_are_taken_in_utc() {
         .collect();
     assert_eq!(days, [Some(18322), Some(18322)]); // 2020-03-01
 }
+
+#[test]
+fn an_unsorted_table_is_sorted_with_its_prefilter_and_keeps_the_cut_patients() {
+    use ehr::PartitionedFolder;
+    use query::check::CodePrefilter;
+    let dir = tempfile::tempdir().unwrap();
+    // Patients 1..=40 in reverse order; odd patients have a codelist code, every patient has
+    // another code; patient 40 only the other code.
+    let mut text = String::from("patient_id,date,snomedct_code\n");
+    for p in (1..=40).rev() {
+        if p % 2 == 1 {
+            text.push_str(&format!("{p},2020-01-0{},111\n", 1 + p % 9));
+        }
+        text.push_str(&format!("{p},2020-02-01,999\n"));
+    }
+    fs::write(dir.path().join("clinical_events.csv"), text).unwrap();
+    let folder = TableFolder::open(dir.path()).unwrap();
+    let mut open = PartitionedFolder::open(
+        &folder,
+        &needed("clinical_events", &["date", "snomedct_code"]),
+    )
+    .unwrap();
+    let mut prefilters = BTreeMap::new();
+    prefilters.insert(
+        "clinical_events".to_string(),
+        CodePrefilter {
+            column: "snomedct_code".into(),
+            codes: ["111".to_string()].into_iter().collect(),
+        },
+    );
+    // A budget of a few rows: several partitions, so the table is sorted.
+    let plan = open.plan(200);
+    assert!(plan.needs_sort(), "{plan:?}");
+    let temp = tempfile::tempdir().unwrap();
+    let mut passes = Vec::new();
+    let plan = open
+        .prepare(plan, &prefilters, temp.path(), &mut |p| {
+            if p.finished {
+                passes.push((p.pass, p.rows));
+            }
+        })
+        .unwrap();
+    // Pass 1 reads the 60 rows; pass 2 writes the 20 kept.
+    assert_eq!(passes, [(1, 60), (2, 20)]);
+    assert!(plan.ranges.len() > 1, "{plan:?}");
+    let (mut kept, mut cut) = (Vec::new(), Vec::new());
+    for range in &plan.ranges {
+        let (tables, dropped) = open.load(range, &prefilters).unwrap();
+        let ids = tables["clinical_events"]["patient_id"]
+            .i64()
+            .unwrap()
+            .clone();
+        let ids: Vec<i64> = ids.into_no_null_iter().collect();
+        assert!(ids.iter().all(|p| range.contains(p)), "{range:?}: {ids:?}");
+        kept.extend(ids);
+        cut.extend(dropped);
+    }
+    // Each bucket keeps the file's order; the partitions are in patient order.
+    kept.sort_unstable();
+    assert_eq!(kept, (1..=40).filter(|p| p % 2 == 1).collect::<Vec<i64>>());
+    // The patients of the rows cut stay in the universe: every patient has one (the even
+    // ones have no other row).
+    cut.sort_unstable();
+    assert_eq!(cut, (1..=40).collect::<Vec<i64>>());
+    drop(open);
+    assert_eq!(
+        fs::read_dir(temp.path()).unwrap().count(),
+        0,
+        "the sorted copy is removed"
+    );
+}

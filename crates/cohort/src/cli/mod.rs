@@ -301,7 +301,8 @@ pub fn generate_cohort(
                         let mut log_error = None;
                         // A line per pass, and at most one a second between.
                         let mut drawn_at = std::time::Instant::now();
-                        let plan = open.prepare(plan, &parent, &mut |p| {
+                        let prefilters = shared_prefilters(&jobs);
+                        let plan = open.prepare(plan, &prefilters, &parent, &mut |p| {
                             if !p.finished && drawn_at.elapsed().as_secs() < 1 {
                                 return;
                             }
@@ -335,7 +336,7 @@ pub fn generate_cohort(
                         .map_err(io("log"))?;
                         plan
                     } else {
-                        open.prepare(plan, project_dir, &mut |_| {})?
+                        open.prepare(plan, &BTreeMap::new(), project_dir, &mut |_| {})?
                     };
                     location = dir.display().to_string();
                     folder = Some((open, plan));
@@ -469,6 +470,43 @@ fn format_bytes(bytes: u64) -> String {
     } else {
         format!("{mb:.0} MB")
     }
+}
+
+/// The codelist prefilter of each table that every job reading it can be served by: the
+/// union of their codes when each job reading the table has a prefilter on the same column
+/// (a job that reads the table's rows otherwise needs every row).
+fn shared_prefilters(jobs: &[Job]) -> BTreeMap<String, query::check::CodePrefilter> {
+    let mut shared: BTreeMap<String, Option<query::check::CodePrefilter>> = BTreeMap::new();
+    for job in jobs {
+        let mine = query::check::code_prefilters(&job.compiled.dataset);
+        for (table, _) in job.compiled.tables() {
+            let entry = shared.entry(table.clone());
+            match (mine.get(&table), entry) {
+                (Some(p), std::collections::btree_map::Entry::Vacant(v)) => {
+                    v.insert(Some(p.clone()));
+                }
+                (Some(p), std::collections::btree_map::Entry::Occupied(mut o)) => {
+                    let keep = match o.get_mut() {
+                        Some(q) if q.column == p.column => {
+                            q.codes.extend(p.codes.iter().cloned());
+                            true
+                        }
+                        _ => false,
+                    };
+                    if !keep {
+                        o.insert(None);
+                    }
+                }
+                (None, entry) => {
+                    *entry.or_insert(None) = None;
+                }
+            }
+        }
+    }
+    shared
+        .into_iter()
+        .filter_map(|(t, p)| Some((t, p?)))
+        .collect()
 }
 
 /// Runs the polars engine over the index dates of `job` partition by partition (patient-id
