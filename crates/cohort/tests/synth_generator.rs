@@ -102,6 +102,39 @@ fn streamed_files_load_back_to_the_in_memory_tables() {
 }
 
 #[test]
+fn leaving_out_background_events_keeps_the_patients_and_the_study_events() {
+    use cohort::synth::generate_frames;
+    use polars::prelude::*;
+    // Two batches, the second partial.
+    let with = SynthConfig::new(9_000, 3, pulse_ox());
+    let mut without = with.clone();
+    without.background_events = false;
+    let (a, b) = (
+        generate_frames(&with).unwrap(),
+        generate_frames(&without).unwrap(),
+    );
+    assert!(a.patients.equals_missing(&b.patients));
+    assert!(a
+        .practice_registrations
+        .equals_missing(&b.practice_registrations));
+    let study = &pulse_ox()[0].codes;
+    let mask: BooleanChunked = a.clinical_events["ctv3_code"]
+        .str()
+        .unwrap()
+        .iter()
+        .map(|c| Some(c.is_some_and(|c| study.iter().any(|s| s == c))))
+        .collect();
+    let study_events = a.clinical_events.filter(&mask).unwrap();
+    assert!(study_events.height() > 500, "{}", study_events.height());
+    assert!(a.clinical_events.height() > 10 * study_events.height());
+    assert!(
+        study_events.equals_missing(&b.clinical_events),
+        "{study_events}\n{}",
+        b.clinical_events
+    );
+}
+
+#[test]
 fn a_different_seed_gives_different_data() {
     let a = rows_of(500, 1, pulse_ox()).unwrap();
     let b = rows_of(500, 2, pulse_ox()).unwrap();

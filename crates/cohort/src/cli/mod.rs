@@ -382,7 +382,10 @@ pub fn generate_cohort(
                     for j in &jobs {
                         needs.merge(synth::StudyNeeds::of(&j.compiled.dataset));
                     }
-                    let config = SynthConfig::new(*n, seed, codes).with_needs(&needs);
+                    let mut config = SynthConfig::new(*n, seed, codes).with_needs(&needs);
+                    // In memory, nothing but the study sees the rows: leave out the events it
+                    // cannot see.
+                    config.background_events = needs.unfiltered.contains("clinical_events");
                     let map: HashMap<String, DataFrame> = synth::generate_all(&config)
                         .map_err(|e| usage(format!("synthetic data: {e}")))?
                         .into_iter()

@@ -57,6 +57,9 @@ impl Batch {
     /// Generates batch `index` (patients `index * BATCH_SIZE + 1 ..`), from its own RNG.
     pub fn generate(world: &World, index: usize) -> Batch {
         let mut rng = Pcg64::seed_from_u64(mix(world.seed, index as u64));
+        // Background events draw from a stream of their own, so that a run without them
+        // (a study that cannot see them) gets the same patients and study events.
+        let mut background = Pcg64::seed_from_u64(mix(mix(world.seed, index as u64), u64::MAX));
         let first = index * BATCH_SIZE;
         let n = BATCH_SIZE.min(world.patients.saturating_sub(first));
         let mut batch = Batch {
@@ -76,7 +79,13 @@ impl Batch {
         };
         let mut scratch = Vec::new();
         for k in 0..n {
-            batch.patient(world, (first + k + 1) as i64, &mut rng, &mut scratch);
+            batch.patient(
+                world,
+                (first + k + 1) as i64,
+                &mut rng,
+                &mut background,
+                &mut scratch,
+            );
         }
         if let Some(x) = &world.extra {
             if x.extended || x.study_values {
@@ -115,6 +124,7 @@ impl Batch {
         world: &World,
         id: i64,
         rng: &mut Pcg64,
+        background: &mut Pcg64,
         scratch: &mut Vec<(i32, u32, Option<f64>)>,
     ) {
         let sex = world.sexes.sample(rng) as u8;
@@ -152,11 +162,21 @@ impl Batch {
                     .map(|d| (d + rng.random_range(0..42)).max(start + 1))
                     .filter(|&e| e < world.data_end);
                 self.registration(id, start, end, practice);
-                self.events(world, id, start, alive_until, activity, rng, scratch);
+                // Deregistered on the day of death: no event that day (the end is exclusive).
+                let until = end.map_or(alive_until, |e| e.min(alive_until));
+                self.events(
+                    world,
+                    id,
+                    (start, until),
+                    activity,
+                    rng,
+                    background,
+                    scratch,
+                );
                 break;
             }
             self.registration(id, start, Some(next), practice);
-            self.events(world, id, start, next, activity, rng, scratch);
+            self.events(world, id, (start, next), activity, rng, background, scratch);
             if rng.random::<f64>() >= MOVE_RATE / (MOVE_RATE + LEAVE_RATE) {
                 break; // left
             }
@@ -187,16 +207,17 @@ impl Batch {
         self.r_practice.push(practice as u32);
     }
 
-    /// Events while registered in `[from, to)`, in date order.
+    /// Events while registered in `[from, to)`, in date order: background events (from
+    /// `background`, unless the world has none) and study events (from `rng`).
     #[allow(clippy::too_many_arguments)]
     fn events(
         &mut self,
         world: &World,
         id: i64,
-        from: i32,
-        to: i32,
+        (from, to): (i32, i32),
         activity: f64,
         rng: &mut Pcg64,
+        background: &mut Pcg64,
         scratch: &mut Vec<(i32, u32, Option<f64>)>,
     ) {
         let start = world.event_start;
@@ -205,13 +226,15 @@ impl Batch {
             return;
         }
         scratch.clear();
-        if !world.background_codes.is_empty() {
+        if world.background_events && !world.background_codes.is_empty() {
             let expected = activity * world.background_rate.between(from, to, start);
-            for _ in 0..poisson(expected, rng) {
-                let day = world.background_rate.sample_day(from, to, start, rng);
-                let code = world.background_codes.sample(rng);
+            for _ in 0..poisson(expected, background) {
+                let day = world
+                    .background_rate
+                    .sample_day(from, to, start, background);
+                let code = world.background_codes.sample(background);
                 let value = world.codes[code].value.map(|(mean, sd)| {
-                    let x = Normal::new(mean, sd).map_or(mean, |n| n.sample(rng));
+                    let x = Normal::new(mean, sd).map_or(mean, |n| n.sample(background));
                     (x.max(0.0) * 10.0).round() / 10.0
                 });
                 scratch.push((day, code as u32, value));

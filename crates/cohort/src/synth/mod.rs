@@ -62,6 +62,10 @@ pub struct SynthConfig {
     pub background_per_month: f64,
     /// Shape of the background rate over time (1.0 = average).
     pub background_shape: RateProfile,
+    /// Whether to generate background events at all: a study that reads `clinical_events`
+    /// only through its codelists cannot see them, so a dummy run in memory leaves them out
+    /// (the patients and the study's events are the same either way).
+    pub background_events: bool,
     /// Tables to write besides `patients`, `practice_registrations` and `clinical_events`
     /// (contract names; others are ignored).
     pub tables: std::collections::BTreeSet<String>,
@@ -86,6 +90,7 @@ impl SynthConfig {
             study_rate: RateProfile::service_change(),
             background_per_month: 0.72,
             background_shape: RateProfile::background_shape(),
+            background_events: true,
             tables: std::collections::BTreeSet::new(),
             extended_columns: false,
             study_values: false,

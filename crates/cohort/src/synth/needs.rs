@@ -15,14 +15,25 @@ pub struct StudyNeeds {
     /// `(table, column)` -> the codelists matched against that column, each a list of codes
     /// (in codelist order, duplicates dropped).
     pub codes: BTreeMap<(String, String), Vec<Vec<String>>>,
+    /// The tables some study reads other than through a codelist filter on one code column
+    /// (`query::check::code_prefilters`): rows with other codes can show in its results.
+    pub unfiltered: BTreeSet<String>,
 }
 
 impl StudyNeeds {
     /// What `dataset` reads and looks for.
     pub fn of(dataset: &Dataset) -> StudyNeeds {
+        let tables = query::check::columns_read(dataset);
+        let prefilters = query::check::code_prefilters(dataset);
+        let unfiltered = tables
+            .keys()
+            .filter(|t| !prefilters.contains_key(*t))
+            .cloned()
+            .collect();
         StudyNeeds {
-            tables: query::check::columns_read(dataset),
+            tables,
             codes: codes_sought(dataset),
+            unfiltered,
         }
     }
 
@@ -31,6 +42,7 @@ impl StudyNeeds {
         for (t, cols) in other.tables {
             self.tables.entry(t).or_default().extend(cols);
         }
+        self.unfiltered.extend(other.unfiltered);
         for (k, lists) in other.codes {
             let mine = self.codes.entry(k).or_default();
             for l in lists {

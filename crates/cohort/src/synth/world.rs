@@ -151,6 +151,8 @@ pub(crate) struct World {
     pub activity_mean: f64,
     pub codes: Vec<Code>,
     pub background_codes: Weighted,
+    /// Whether background events are generated ([`super::SynthConfig::background_events`]).
+    pub background_events: bool,
     /// Per study code set: indices into `codes` and their weights.
     pub study_codes: Vec<(Vec<usize>, Weighted)>,
     pub background_rate: Cumulative,
@@ -275,6 +277,7 @@ impl World {
             activity_mean,
             codes,
             background_codes,
+            background_events: config.background_events,
             study_codes,
             background_rate: Cumulative {
                 c: config
