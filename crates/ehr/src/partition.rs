@@ -551,9 +551,7 @@ fn cut(
     for (i, p) in pid.iter().enumerate() {
         let in_range = p.is_some_and(|p| range.contains(&p));
         let coded = match &codes {
-            Some(c) => c
-                .get(i)
-                .is_some_and(|c| prefilter.is_some_and(|f| f.codes.contains(c))),
+            Some(c) => prefilter.is_some_and(|f| f.keeps(c.get(i))),
             None => true,
         };
         if in_range && !coded {

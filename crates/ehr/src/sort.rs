@@ -167,10 +167,7 @@ fn kept_rows(
         return Ok(None);
     };
     let codes = df.column(&f.column)?.str()?;
-    let keep: Vec<bool> = codes
-        .iter()
-        .map(|c| c.is_some_and(|c| f.codes.contains(c)))
-        .collect();
+    let keep: Vec<bool> = codes.iter().map(|c| f.keeps(c)).collect();
     if let Some(cut) = cut {
         let ids = df.column(query::PATIENT_ID)?.i64()?;
         for (id, k) in ids.iter().zip(&keep) {

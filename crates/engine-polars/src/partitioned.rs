@@ -78,10 +78,7 @@ pub fn apply_prefilter(
         .as_materialized_series()
         .str()?
         .clone();
-    let mask: BooleanChunked = codes
-        .iter()
-        .map(|v| v.is_some_and(|c| prefilter.codes.contains(c)))
-        .collect();
+    let mask: BooleanChunked = codes.iter().map(|v| prefilter.keeps(v)).collect();
     let pid = df
         .column(query::PATIENT_ID)?
         .as_materialized_series()

@@ -656,6 +656,13 @@ pub struct CodePrefilter {
     pub codes: std::collections::BTreeSet<String>,
 }
 
+impl CodePrefilter {
+    /// Whether a row whose code column holds `code` is kept (a null code is not).
+    pub fn keeps(&self, code: Option<&str>) -> bool {
+        code.is_some_and(|c| self.codes.contains(c))
+    }
+}
+
 /// Per event-level table, the [`CodePrefilter`] its rows may be cut to: present only when
 /// every frame that reads the table's rows is a filter whose condition requires (alone or as
 /// one side of an `and`) an exact membership of one same code column in a codelist. A table
