@@ -9,7 +9,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
 
 use super::manifest::Manifest;
-use super::tree::{expand, sha256_file, sha256_hex};
+use super::tree::{expand, sha256_file, sha256_files, sha256_hex};
 use crate::paths::glob_match;
 use crate::project::{option_value, Action};
 
@@ -118,13 +118,11 @@ pub fn read_set(
 
 /// SHA-256 of each file in `paths` (files that cannot be read are left out).
 pub fn hash_files(project_dir: &Path, paths: &BTreeSet<String>) -> BTreeMap<String, String> {
+    let full: Vec<std::path::PathBuf> = paths.iter().map(|p| project_dir.join(p)).collect();
     paths
         .iter()
-        .filter_map(|p| {
-            sha256_file(&project_dir.join(p))
-                .ok()
-                .map(|(sha, _)| (p.clone(), sha))
-        })
+        .zip(sha256_files(&full))
+        .filter_map(|(p, hashed)| hashed.ok().map(|(sha, _)| (p.clone(), sha)))
         .collect()
 }
 

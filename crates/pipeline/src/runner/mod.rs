@@ -24,7 +24,7 @@ use decide::{command_hash, decide, hash_files, read_set, Decision};
 use execute::{action_args, execute, resolve, Call};
 use manifest::{ActionRecord, Manifest, OutputRecord};
 use outputs::{check_outputs, OutputCheck};
-use tree::{sha256_file, snapshot, write_record};
+use tree::{sha256_files, snapshot, write_record};
 use view::View;
 
 /// How to run.
@@ -537,8 +537,9 @@ fn run_job(shared: &Shared, job: Job, live: Option<&mpsc::Sender<Message>>) -> F
     let finished = now();
 
     let mut outputs = Vec::new();
-    for (path, level) in &check.matched {
-        if let Ok((sha, size)) = sha256_file(&dir.join(path)) {
+    let files: Vec<PathBuf> = check.matched.iter().map(|(p, _)| dir.join(p)).collect();
+    for ((path, level), hashed) in check.matched.iter().zip(sha256_files(&files)) {
+        if let Ok((sha, size)) = hashed {
             outputs.push((
                 path.clone(),
                 OutputRecord {

@@ -3,7 +3,7 @@
 
 use std::collections::BTreeMap;
 use std::io::Read;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::time::SystemTime;
 
 use sha2::{Digest, Sha256};
@@ -44,6 +44,33 @@ pub fn sha256_file(path: &Path) -> std::io::Result<(String, u64)> {
         hasher.update(&buf[..n]);
     }
     Ok((hex(&hasher.finalize()), size))
+}
+
+/// [`sha256_file`] of each of `paths`, in order, on up to `available_parallelism` threads
+/// (an action's outputs or inputs are often dozens of files, hashed between two actions).
+pub fn sha256_files(paths: &[PathBuf]) -> Vec<std::io::Result<(String, u64)>> {
+    let threads = std::thread::available_parallelism()
+        .map_or(1, std::num::NonZero::get)
+        .min(paths.len());
+    if threads <= 1 {
+        return paths.iter().map(|p| sha256_file(p)).collect();
+    }
+    let chunk = paths.len().div_ceil(threads);
+    std::thread::scope(|scope| {
+        let workers: Vec<_> = paths
+            .chunks(chunk)
+            .map(|part| {
+                scope.spawn(move || part.iter().map(|p| sha256_file(p)).collect::<Vec<_>>())
+            })
+            .collect();
+        workers
+            .into_iter()
+            .flat_map(|w| match w.join() {
+                Ok(done) => done,
+                Err(panic) => std::panic::resume_unwind(panic),
+            })
+            .collect()
+    })
 }
 
 /// Folders of the project that never hold action inputs or outputs.
@@ -154,6 +181,33 @@ mod tests {
             std::fs::read_dir(dir.path().join("sub")).unwrap().count(),
             1
         );
+    }
+
+    #[test]
+    fn many_files_hash_in_order_with_their_errors_in_place() {
+        let dir = tempfile::tempdir().unwrap();
+        let paths: Vec<PathBuf> = (0..9)
+            .map(|i| {
+                let p = dir.path().join(format!("f{i}"));
+                if i != 4 {
+                    std::fs::write(&p, "x".repeat(i)).unwrap();
+                }
+                p
+            })
+            .collect();
+        let hashed = sha256_files(&paths);
+        assert_eq!(hashed.len(), 9);
+        for (i, h) in hashed.iter().enumerate() {
+            match h {
+                Ok((sha, size)) => {
+                    assert_eq!(*size, i as u64);
+                    assert_eq!(*sha, sha256_hex("x".repeat(i).as_bytes()));
+                }
+                Err(_) => assert_eq!(i, 4, "only the missing file fails"),
+            }
+        }
+        assert!(hashed[4].is_err());
+        assert!(sha256_files(&[]).is_empty());
     }
 
     #[test]
