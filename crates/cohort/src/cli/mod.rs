@@ -483,27 +483,16 @@ fn shared_prefilters(jobs: &[Job]) -> BTreeMap<String, query::check::CodePrefilt
     for job in jobs {
         let mine = query::check::code_prefilters(&job.compiled.dataset);
         for (table, _) in job.compiled.tables() {
-            let entry = shared.entry(table.clone());
-            match (mine.get(&table), entry) {
-                (Some(p), std::collections::btree_map::Entry::Vacant(v)) => {
-                    v.insert(Some(p.clone()));
+            let merged = match (shared.get(&table), mine.get(&table)) {
+                (None, Some(p)) => Some(p.clone()),
+                (Some(Some(q)), Some(p)) if q.column == p.column => {
+                    let mut q = q.clone();
+                    q.codes.extend(p.codes.iter().cloned());
+                    Some(q)
                 }
-                (Some(p), std::collections::btree_map::Entry::Occupied(mut o)) => {
-                    let keep = match o.get_mut() {
-                        Some(q) if q.column == p.column => {
-                            q.codes.extend(p.codes.iter().cloned());
-                            true
-                        }
-                        _ => false,
-                    };
-                    if !keep {
-                        o.insert(None);
-                    }
-                }
-                (None, entry) => {
-                    *entry.or_insert(None) = None;
-                }
-            }
+                _ => None,
+            };
+            shared.insert(table, merged);
         }
     }
     shared
