@@ -82,11 +82,16 @@ impl TableFile {
             Layout::Parquet(parts) => parts
                 .iter()
                 .flat_map(|p| &p.groups)
-                .map(|g| (g.rows as f64 * self.rows_per_kept) as u64 * self.row_bytes)
+                .map(|g| self.group_bytes(g) as u64)
                 .sum(),
             Layout::Loaded(df) => df.height() as u64 * self.row_bytes,
             Layout::Unread { bytes } => *bytes,
         }
+    }
+
+    /// The estimated bytes of a row group's rows, counting those the sort's prefilter cut.
+    fn group_bytes(&self, g: &Group) -> f64 {
+        g.rows as f64 * self.rows_per_kept * self.row_bytes as f64
     }
 }
 
@@ -289,7 +294,7 @@ impl PartitionedFolder {
             match &t.layout {
                 Layout::Parquet(parts) => {
                     for g in parts.iter().flat_map(|p| &p.groups) {
-                        let bytes = g.rows as f64 * t.rows_per_kept * t.row_bytes as f64;
+                        let bytes = t.group_bytes(g);
                         if g.min == i64::MIN || g.max == i64::MAX {
                             fixed += bytes;
                         } else {
